@@ -1,0 +1,3 @@
+"""Flash: the static-site generator of the newsletter *Flash initiatives locales*."""
+
+__version__ = "1.0.0"

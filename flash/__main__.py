@@ -1,0 +1,3 @@
+from flash.cli import main
+
+main()

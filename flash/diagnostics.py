@@ -1,0 +1,93 @@
+"""Problems found in content, as values: collected, sorted and reported together."""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Level = Literal["erreur", "avertissement"]
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    path: str
+    line: int | None
+    level: Level
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.level} : {self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.level == "erreur"
+
+
+@dataclass
+class Collector:
+    """Gathers every problem of a run so the team fixes them all at once."""
+
+    root: Path
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def _display(self, path: Path | str) -> str:
+        p = Path(path)
+        try:
+            return p.resolve().relative_to(self.root.resolve().parent).as_posix()
+        except ValueError:
+            return p.as_posix()
+
+    def error(self, path: Path | str, line: int | None, message: str) -> None:
+        self.items.append(Diagnostic(self._display(path), line, "erreur", message))
+
+    def warning(self, path: Path | str, line: int | None, message: str) -> None:
+        self.items.append(Diagnostic(self._display(path), line, "avertissement", message))
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.items if not d.is_error]
+
+    def sorted(self) -> list[Diagnostic]:
+        return sorted(self.items, key=lambda d: (d.path, d.line or 0, d.level))
+
+
+class ContentError(Exception):
+    """Raised when content cannot be built; carries every diagnostic."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]):
+        self.diagnostics = list(diagnostics)
+        super().__init__(f"{len(self.diagnostics)} problème(s) dans le contenu")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def did_you_mean(wrong: str, candidates: dict[str, str]) -> str | None:
+    """Closest key of `candidates` (key -> display name), matching keys and names loosely."""
+    folded = {}
+    for key, name in candidates.items():
+        folded.setdefault(_fold(key), key)
+        folded.setdefault(_fold(name), key)
+    target = _fold(wrong).replace(" ", "-")
+    if target in folded:
+        return folded[target]
+    if _fold(wrong) in folded:
+        return folded[_fold(wrong)]
+    match = difflib.get_close_matches(_fold(wrong), list(folded), n=1, cutoff=0.6)
+    return folded[match[0]] if match else None
+
+
+def suggestion(wrong: str, candidates: dict[str, str]) -> str:
+    best = did_you_mean(wrong, candidates)
+    return f" Vouliez-vous dire « {best} » ?" if best else ""

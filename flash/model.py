@@ -1,0 +1,107 @@
+"""The content model: frozen plain objects built once, then handed to every renderer.
+
+Nothing here reads files or knows about HTML templates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    source: Path  # absolute path of the original file
+    key: str  # path relative to the content root, posix: stable identity for outputs
+    alt: str
+    credit: str | None = None
+    width: int = 0
+    height: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    slug: str
+    name: str
+    url: str | None
+    colour: str  # brand colour, "#rrggbb"
+    on_colour: str  # text colour readable on the brand colour (WCAG AA)
+    ink: str  # brand colour darkened until readable as text on white (WCAG AA)
+    logo: Image | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Theme:
+    slug: str
+    label: str
+    description: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Article:
+    slug: str
+    title: str
+    organisation: Organisation
+    themes: tuple[Theme, ...]
+    location: str | None
+    summary: str | None
+    image: Image | None
+    links: tuple[Link, ...]
+    order: int
+    draft: bool
+    body_html: str
+    body_text: str  # plain text, for descriptions, search and the text email
+    words: int
+    source: Path
+    images: tuple[Image, ...] = ()  # images the body shows
+    issue: Issue = field(init=False, repr=False)
+
+    @property
+    def date(self) -> dt.date:
+        return self.issue.date
+
+    @property
+    def reading_minutes(self) -> int:
+        return max(1, round(self.words / 200))
+
+
+@dataclass(frozen=True, eq=False)
+class Issue:
+    number: int
+    date: dt.date  # first day of the issue's month
+    title: str
+    intro_html: str
+    preheader: str | None
+    cover: Image | None
+    folder: Path
+    articles: tuple[Article, ...] = ()
+
+    @property
+    def year(self) -> int:
+        return self.date.year
+
+
+@dataclass(frozen=True, eq=False)
+class Corpus:
+    issues: tuple[Issue, ...]  # newest first
+    organisations: tuple[Organisation, ...]
+    themes: tuple[Theme, ...]
+
+    @property
+    def articles(self) -> tuple[Article, ...]:
+        return tuple(a for issue in self.issues for a in issue.articles)
+
+
+def attach(issue: Issue, articles: list[Article]) -> Issue:
+    """Ties articles to their issue; done once, while the corpus is assembled."""
+    for article in articles:
+        object.__setattr__(article, "issue", issue)
+    object.__setattr__(issue, "articles", tuple(articles))
+    return issue

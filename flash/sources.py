@@ -1,0 +1,138 @@
+"""Reading content files: UTF-8 text, front matter, and YAML that remembers each key's line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# PyYAML speaks English; the team reads French. Known problems get a French sentence.
+_YAML_PROBLEMS = {
+    "mapping values are not allowed": "deux-points inattendu (mettez la valeur entre guillemets)",
+    "could not find expected ':'": "il manque « : » après une clé",
+    "found character '\\t' that cannot start any token": "tabulation interdite (utilisez des espaces)",
+    "found unexpected end of stream": "guillemet ou crochet non refermé",
+    "did not find expected key": "indentation incohérente",
+    "did not find expected '-' indicator": "élément de liste mal indenté",
+    "found undefined alias": "alias YAML inconnu",
+    "expected ',' or ']', but got": "crochet « ] » manquant",
+    "expected ',' or '}', but got": "accolade « } » manquante",
+    "found unknown escape character": "caractère d’échappement inconnu entre guillemets",
+}
+
+
+class SourceError(Exception):
+    """A file cannot be read as content; `line` locates the problem."""
+
+    def __init__(self, line: int | None, message: str):
+        self.line = line
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass(frozen=True, slots=True)
+class Yaml:
+    data: Any
+    lines: dict[str, int]  # "image.alt" / "links.0.url" -> 1-based line in the file
+    first_line: int = 1  # line of the document's first line in the file
+
+    def line(self, *path: str | int) -> int:
+        """Line of the most precise key known along `path`, else the document's start."""
+        parts = [str(p) for p in path]
+        while parts:
+            found = self.lines.get(".".join(parts))
+            if found:
+                return found
+            parts.pop()
+        return self.first_line
+
+
+def read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SourceError(
+            line,
+            "le fichier n’est pas encodé en UTF-8 (octet invalide "
+            f"0x{raw[exc.start]:02x}) : enregistrez-le en UTF-8",
+        ) from exc
+
+
+def _french_problem(exc: yaml.YAMLError) -> str:
+    problem = str(getattr(exc, "problem", "") or exc).strip()
+    for english, french in _YAML_PROBLEMS.items():
+        if problem.startswith(english):
+            return f"syntaxe YAML invalide : {french}"
+    return f"syntaxe YAML invalide ({problem})"
+
+
+def _record_lines(node: yaml.Node, prefix: str, offset: int, lines: dict[str, int],
+                  duplicates: list[tuple[str, int]]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            path = f"{prefix}{key}"
+            line = key_node.start_mark.line + offset
+            if key in seen:
+                duplicates.append((path, line))
+            seen.add(key)
+            lines[path] = line
+            _record_lines(value_node, path + ".", offset, lines, duplicates)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            path = f"{prefix}{index}"
+            lines[path] = item.start_mark.line + offset
+            _record_lines(item, path + ".", offset, lines, duplicates)
+
+
+def parse_yaml(text: str, first_line: int = 1) -> tuple[Yaml, list[tuple[str, int]]]:
+    """Parses one YAML document; returns it with the keys written twice (path, line)."""
+    loader = Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + first_line if mark else first_line
+        raise SourceError(line, _french_problem(exc)) from exc
+    except yaml.YAMLError as exc:
+        raise SourceError(first_line, _french_problem(exc)) from exc
+    finally:
+        loader.dispose()
+    lines: dict[str, int] = {}
+    duplicates: list[tuple[str, int]] = []
+    if node is not None:
+        _record_lines(node, "", first_line, lines, duplicates)
+    return Yaml(data, lines, first_line), duplicates
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    front: str
+    front_line: int  # line of the first front-matter line
+    body: str
+    body_line: int  # line of the first body line
+
+
+def split_front_matter(text: str) -> Document:
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        raise SourceError(
+            1, "l’article doit commencer par une ligne « --- » suivie de son en-tête YAML"
+        )
+    for index in range(1, len(lines)):
+        if lines[index].strip() in ("---", "..."):
+            return Document(
+                front="".join(lines[1:index]),
+                front_line=2,
+                body="".join(lines[index + 1 :]),
+                body_line=index + 2,
+            )
+    raise SourceError(1, "l’en-tête YAML n’est pas refermé par une ligne « --- »")

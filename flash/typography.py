@@ -1,0 +1,72 @@
+"""French typography for running text (never for code, URLs or HTML attributes)."""
+
+from __future__ import annotations
+
+import re
+
+NNBSP = "\u202f"  # narrow no-break space: before ; ! ? and inside « »
+NBSP = "\u00a0"  # no-break space: before :
+
+_URL = re.compile(r"(?:https?://|www\.|mailto:)\S+|\S+@\S+\.\w+")
+_SPACE_BEFORE = re.compile(r"[ \u00a0\u202f]*([;!?]+)")
+_COLON = re.compile(r"(?<=\S)[ \u00a0\u202f]*:(?=\s|$)|[ \u00a0\u202f]+:(?=\s|$)")
+_GUILLEMET_OPEN = re.compile(r"«[ \u00a0\u202f]*")
+_GUILLEMET_CLOSE = re.compile(r"[ \u00a0\u202f]*»")
+_THOUSANDS = re.compile(r"(?<=\d)[ \u00a0](?=\d{3}\b)")
+_UNIT = re.compile(r"(?<=\d)[ \u00a0]?(%|€|°C)")
+_ELLIPSIS = re.compile(r"\.\.\.")
+_APOSTROPHE = re.compile(r"(?<=\w)'|'(?=\w)")
+
+
+class Quotes:
+    """Tracks whether the next straight double quote opens or closes, across text pieces."""
+
+    def __init__(self) -> None:
+        self.open = False
+
+    def replace(self, text: str) -> str:
+        out = []
+        for char in text:
+            if char == '"':
+                out.append("»" if self.open else "«")
+                self.open = not self.open
+            else:
+                out.append(char)
+        return "".join(out)
+
+
+def _punctuation(text: str) -> str:
+    text = _ELLIPSIS.sub("…", text)
+    text = _APOSTROPHE.sub("’", text)
+    text = _GUILLEMET_OPEN.sub("«" + NNBSP, text)
+    text = _GUILLEMET_CLOSE.sub(NNBSP + "»", text)
+    text = _SPACE_BEFORE.sub(lambda m: _before_mark(m, text), text)
+    text = _COLON.sub(NBSP + ":", text)
+    text = _THOUSANDS.sub(NNBSP, text)
+    return _UNIT.sub(lambda m: NNBSP + m.group(1), text)
+
+
+def _before_mark(match: re.Match[str], text: str) -> str:
+    start = match.start()
+    # "?!" at the very start of a piece follows markup (a link, emphasis): keep it tight
+    # only when nothing precedes it; after a word or a space it takes a narrow space.
+    if start == 0 and not match.group(0)[0].isspace():
+        return match.group(1)
+    if start > 0 and text[start - 1] in "([{":
+        return match.group(1)
+    return NNBSP + match.group(1)
+
+
+def french(text: str, quotes: Quotes | None = None) -> str:
+    """Applies French typography to plain text, leaving URLs and e-mail addresses untouched."""
+    if not text:
+        return text
+    quotes = quotes or Quotes()
+    pieces = []
+    last = 0
+    for match in _URL.finditer(text):
+        pieces.append(_punctuation(quotes.replace(text[last : match.start()])))
+        pieces.append(match.group(0))
+        last = match.end()
+    pieces.append(_punctuation(quotes.replace(text[last:])))
+    return "".join(pieces)

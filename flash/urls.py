@@ -1,0 +1,69 @@
+"""The output contract in one place: every object's URL, and the file a URL is written to."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from slugify import slugify
+
+ISSUES = "/numeros/"
+ORGANISATIONS = "/organisations/"
+THEMES = "/themes/"
+SEARCH = "/recherche/"
+FEED = "/feed.xml"
+MEDIA = "/media/"
+
+
+def issue_url(number: int) -> str:
+    return f"{ISSUES}{number}/"
+
+
+def article_url(number: int, slug: str) -> str:
+    return f"{ISSUES}{number}/{slug}/"
+
+
+def email_url(number: int, kind: str = "html") -> str:
+    return f"{ISSUES}{number}/email.{kind}"
+
+
+def _paged(base: str, page: int) -> str:
+    return base if page <= 1 else f"{base}page/{page}/"
+
+
+def organisation_url(slug: str, page: int = 1) -> str:
+    return _paged(f"{ORGANISATIONS}{slug}/", page)
+
+
+def theme_url(slug: str, page: int = 1) -> str:
+    return _paged(f"{THEMES}{slug}/", page)
+
+
+def organisation_feed(slug: str) -> str:
+    return f"{ORGANISATIONS}{slug}/feed.xml"
+
+
+def theme_feed(slug: str) -> str:
+    return f"{THEMES}{slug}/feed.xml"
+
+
+def media_url(key: str) -> str:
+    """Public URL of an original image, from its path relative to the content root."""
+    path = PurePosixPath(key)
+    stem = slugify(path.stem) or "image"
+    folder = "/".join(slugify(part) or "_" for part in path.parent.parts)
+    return f"{MEDIA}{folder + '/' if folder else ''}{stem}{path.suffix.lower()}"
+
+
+def output_path(url: str) -> str:
+    """Relative file path a URL is served from ("/a/" -> "a/index.html")."""
+    path = url.lstrip("/")
+    if not path or path.endswith("/"):
+        return path + "index.html"
+    return path
+
+
+def article_slug(file_stem: str) -> str:
+    """`03-mille-et-une-histoires` -> `mille-et-une-histoires`."""
+    head, sep, tail = file_stem.partition("-")
+    base = tail if sep and head.isdigit() and tail else file_stem
+    return slugify(base) or slugify(file_stem) or "article"

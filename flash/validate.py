@@ -1,0 +1,476 @@
+"""From raw files to the content model: every file and every check, all problems collected."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
+
+from flash import colours, markdown, urls
+from flash.diagnostics import Collector, did_you_mean, suggestion
+from flash.model import Article, Corpus, Image, Issue, Link, Organisation, Theme, attach
+from flash.sources import SourceError, Yaml, parse_yaml, read_text, split_front_matter
+from flash.typography import french
+
+ARTICLE_KEYS = {"title", "organisation", "themes", "location", "summary", "image", "links",
+                "order", "draft"}
+ISSUE_KEYS = {"number", "date", "title", "intro", "cover", "preheader"}
+ORGANISATION_KEYS = {"name", "url", "colour", "logo"}
+THEME_KEYS = {"label", "description"}
+IMAGE_KEYS = {"src", "alt", "credit"}
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+DEFAULT_COLOUR = "#4a5568"
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif"}
+TYPE_NAMES = {str: "un texte", int: "un nombre entier", bool: "true ou false", list: "une liste",
+              dict: "un ensemble de clés"}
+
+
+@dataclass
+class Context:
+    root: Path
+    report: Collector
+    images: dict[Path, tuple[int, int] | None]
+
+
+def load_corpus(source: Path, *, drafts: bool = False, report: Collector | None = None
+                ) -> tuple[Corpus | None, Collector]:
+    """Reads and checks the whole content folder. The corpus is None when any error is found."""
+    report = report or Collector(source)
+    if not source.is_dir():
+        report.error(source, None, "dossier de contenu introuvable")
+        return None, report
+    ctx = Context(source.resolve(), report, {})
+    organisations = _load_organisations(ctx, source / "organisations.yaml")
+    themes = _load_themes(ctx, source / "themes.yaml")
+    issues = _load_issues(ctx, source, organisations, themes, drafts)
+    if report.errors:
+        return None, report
+    used_orgs = sorted(organisations.values(), key=lambda o: o.name.casefold())
+    corpus = Corpus(
+        issues=tuple(sorted(issues, key=lambda i: (i.date, i.number), reverse=True)),
+        organisations=tuple(used_orgs),
+        themes=tuple(sorted(themes.values(), key=lambda t: t.label.casefold())),
+    )
+    return corpus, report
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def _read_yaml(ctx: Context, path: Path) -> Yaml | None:
+    try:
+        doc, duplicates = parse_yaml(read_text(path))
+    except SourceError as exc:
+        ctx.report.error(path, exc.line, exc.message)
+        return None
+    except OSError as exc:
+        ctx.report.error(path, None, f"lecture impossible ({exc.strerror})")
+        return None
+    for key, line in duplicates:
+        ctx.report.error(path, line, f"la clé « {key} » est écrite deux fois")
+    return doc
+
+
+def _typed(ctx: Context, path: Path, doc: Yaml, key: str, kind: type, *,
+           required: bool = False, where: tuple[str | int, ...] = ()) -> Any:
+    data = doc.data
+    for part in where:
+        data = data[part]
+    value = data.get(key) if isinstance(data, dict) else None
+    full = ".".join(str(p) for p in (*where, key))
+    if value is None:
+        if required:
+            ctx.report.error(path, doc.line(*where), f"la clé obligatoire « {full} » manque")
+        return None
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        ctx.report.error(path, doc.line(*where, key),
+                         f"« {full} » doit être {TYPE_NAMES[kind]}, pas « {value} »")
+        return None
+    if kind is str:
+        value = value.strip()
+        if required and not value:
+            ctx.report.error(path, doc.line(*where, key), f"« {full} » est vide")
+            return None
+    return value
+
+
+def _unknown_keys(ctx: Context, path: Path, doc: Yaml, data: dict, known: set[str],
+                  where: tuple[str | int, ...] = ()) -> None:
+    for key in data:
+        if key not in known:
+            close = did_you_mean(str(key), {k: k for k in known})
+            hint = f" Vouliez-vous dire « {close} » ?" if close else ""
+            ctx.report.warning(path, doc.line(*where, str(key)),
+                               f"clé inconnue « {key} », ignorée.{hint}")
+
+
+def _resolve_file(ctx: Context, base: Path, src: str) -> tuple[Path | None, str | None]:
+    """The image file `src` names, relative to `base`, or the reason it is refused."""
+    if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.I):
+        return None, f"l’image « {src} » doit être un fichier du dossier, pas une adresse web"
+    if src.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", src):
+        return None, f"chemin absolu interdit pour l’image « {src} » : écrivez-le relatif au fichier"
+    target = (base / src).resolve()
+    try:
+        target.relative_to(ctx.root)
+    except ValueError:
+        return None, f"l’image « {src} » est en dehors du dossier de contenu"
+    if not target.is_file():
+        return None, f"image introuvable : « {src} »"
+    if target.suffix.lower() not in IMAGE_SUFFIXES:
+        return None, f"« {src} » n’est pas une image (formats acceptés : JPEG, PNG, WebP, GIF)"
+    if target not in ctx.images:
+        try:
+            with PILImage.open(target) as img:
+                ctx.images[target] = img.size
+        except (UnidentifiedImageError, OSError, PILImage.DecompressionBombError):
+            ctx.images[target] = None
+    if ctx.images[target] is None:
+        return None, f"« {src} » est illisible ou n’est pas une image"
+    return target, None
+
+
+def _image(ctx: Context, path: Path, doc: Yaml, key: str, *, alt_default: str | None = None,
+           where: tuple[str | int, ...] = ()) -> Image | None:
+    data = doc.data
+    for part in where:
+        data = data[part]
+    raw = data.get(key)
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        raw = {"src": raw}
+        data[key] = raw
+    if not isinstance(raw, dict):
+        ctx.report.error(path, doc.line(*where, key),
+                         f"« {key} » doit contenir src, alt et credit (un ensemble de clés)")
+        return None
+    _unknown_keys(ctx, path, doc, raw, IMAGE_KEYS, (*where, key))
+    src = _typed(ctx, path, doc, "src", str, required=True, where=(*where, key))
+    alt = _typed(ctx, path, doc, "alt", str, where=(*where, key))
+    credit = _typed(ctx, path, doc, "credit", str, where=(*where, key))
+    if alt is None and alt_default is None and "alt" not in raw:
+        ctx.report.error(path, doc.line(*where, key),
+                         f"l’image « {src} » n’a pas de texte alternatif (alt) : décrivez-la "
+                         "pour les lecteurs qui ne la voient pas")
+    if src is None:
+        return None
+    target, problem = _resolve_file(ctx, path.parent, src)
+    if problem:
+        ctx.report.error(path, doc.line(*where, key, "src"), problem)
+        return None
+    assert target is not None
+    width, height = ctx.images[target] or (0, 0)
+    return Image(source=target, key=target.relative_to(ctx.root).as_posix(),
+                 alt=french(alt if alt is not None else (alt_default or "")),
+                 credit=french(credit) if credit else None, width=width, height=height)
+
+
+def _mapping_file(ctx: Context, path: Path, what: str) -> tuple[Yaml | None, dict]:
+    if not path.is_file():
+        ctx.report.error(path, None, f"fichier manquant : il déclare {what}")
+        return None, {}
+    doc = _read_yaml(ctx, path)
+    if doc is None:
+        return None, {}
+    if not isinstance(doc.data, dict):
+        ctx.report.error(path, 1, f"ce fichier doit associer à chaque identifiant {what}")
+        return None, {}
+    return doc, doc.data
+
+
+def _entry(ctx: Context, path: Path, doc: Yaml, slug: Any, value: Any, known: set[str],
+           required: str) -> bool:
+    if not isinstance(slug, str) or not SLUG.match(slug):
+        ctx.report.error(path, doc.line(str(slug)),
+                         f"identifiant « {slug} » invalide : minuscules, chiffres et tirets")
+        return False
+    if not isinstance(value, dict):
+        ctx.report.error(path, doc.line(slug), f"« {slug} » doit avoir au moins « {required} »")
+        return False
+    _unknown_keys(ctx, path, doc, value, known, (slug,))
+    return True
+
+
+# --- registries ----------------------------------------------------------------------------
+
+def _load_organisations(ctx: Context, path: Path) -> dict[str, Organisation]:
+    doc, data = _mapping_file(ctx, path, "une organisation (name, url, colour, logo)")
+    result: dict[str, Organisation] = {}
+    for slug, value in data.items():
+        if doc is None or not _entry(ctx, path, doc, slug, value, ORGANISATION_KEYS, "name"):
+            continue
+        name = _typed(ctx, path, doc, "name", str, required=True, where=(slug,))
+        url = _typed(ctx, path, doc, "url", str, where=(slug,))
+        colour = _typed(ctx, path, doc, "colour", str, where=(slug,)) or DEFAULT_COLOUR
+        if not colours.HEX.match(colour):
+            ctx.report.error(path, doc.line(slug, "colour"),
+                             f"couleur « {colour} » invalide : écrivez-la « #rrvvbb », "
+                             "par exemple « #0a6e3c »")
+            colour = DEFAULT_COLOUR
+        if url and not url.startswith(("http://", "https://")):
+            ctx.report.error(path, doc.line(slug, "url"),
+                             f"adresse « {url} » invalide : elle doit commencer par https://")
+            url = None
+        logo = _image(ctx, path, doc, "logo", alt_default=name or slug, where=(slug,))
+        if name is None:
+            continue
+        background, on_colour = colours.readable_background(colour.lower())
+        result[slug] = Organisation(slug=slug, name=name, url=url, colour=background,
+                                    on_colour=on_colour,
+                                    ink=colours.readable_on_white(colour.lower()), logo=logo)
+    return result
+
+
+def _load_themes(ctx: Context, path: Path) -> dict[str, Theme]:
+    doc, data = _mapping_file(ctx, path, "un thème (label, description)")
+    result: dict[str, Theme] = {}
+    for slug, value in data.items():
+        if doc is None or not _entry(ctx, path, doc, slug, value, THEME_KEYS, "label"):
+            continue
+        label = _typed(ctx, path, doc, "label", str, required=True, where=(slug,))
+        description = _typed(ctx, path, doc, "description", str, where=(slug,))
+        if label is not None:
+            result[slug] = Theme(slug, french(label), french(description) if description else None)
+    return result
+
+
+# --- issues and articles -------------------------------------------------------------------
+
+def _issue_folders(source: Path) -> list[Path]:
+    found = []
+    for marker in sorted(source.rglob("issue.yaml")):
+        if not any(part.startswith((".", "_")) for part in marker.relative_to(source).parts):
+            found.append(marker.parent)
+    return found
+
+
+def _load_issues(ctx: Context, source: Path, organisations: dict[str, Organisation],
+                 themes: dict[str, Theme], drafts: bool) -> list[Issue]:
+    folders = _issue_folders(source)
+    for orphan in sorted({p.parent for p in source.rglob("*.md")} - set(folders)):
+        if orphan != source and not any(part.startswith((".", "_")) for part in orphan.parts):
+            ctx.report.warning(orphan, None, "dossier ignoré : il n’a pas de fichier issue.yaml")
+    issues: list[Issue] = []
+    numbers: dict[int, Path] = {}
+    for folder in folders:
+        issue = _load_issue(ctx, folder, organisations, themes, drafts)
+        if issue is None:
+            continue
+        if issue.number in numbers:
+            doc_path = folder / "issue.yaml"
+            ctx.report.error(doc_path, _number_line(doc_path),
+                             f"le numéro {issue.number} est déjà utilisé par "
+                             f"{ctx.report._display(numbers[issue.number] / 'issue.yaml')}")
+            continue
+        numbers[issue.number] = folder
+        issues.append(issue)
+    return issues
+
+
+def _number_line(path: Path) -> int:
+    for index, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("number"):
+            return index
+    return 1
+
+
+def _parse_month(ctx: Context, path: Path, doc: Yaml) -> dt.date | None:
+    raw = doc.data.get("date")
+    line = doc.line("date")
+    if raw is None:
+        ctx.report.error(path, doc.line(), "la clé obligatoire « date » manque (ex. : date: \"2021-03\")")
+        return None
+    if isinstance(raw, dt.date):
+        ctx.report.error(path, line, f"« date » doit être un mois, « {raw:%Y-%m} », pas un jour")
+        return None
+    match = MONTH.match(str(raw).strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        ctx.report.error(path, line, f"date « {raw} » invalide : écrivez l’année et le mois, "
+                         "par exemple « 2021-03 »")
+        return None
+    return dt.date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def _load_issue(ctx: Context, folder: Path, organisations: dict[str, Organisation],
+                themes: dict[str, Theme], drafts: bool) -> Issue | None:
+    path = folder / "issue.yaml"
+    doc = _read_yaml(ctx, path)
+    if doc is not None and not isinstance(doc.data, dict):
+        ctx.report.error(path, 1, "issue.yaml doit contenir des clés (number, date…)")
+        doc = None
+    articles = _load_articles(ctx, folder, organisations, themes, drafts)
+    if doc is None:
+        return None
+    _unknown_keys(ctx, path, doc, doc.data, ISSUE_KEYS)
+    number = _typed(ctx, path, doc, "number", int, required=True)
+    if number is not None and number <= 0:
+        ctx.report.error(path, doc.line("number"), "le numéro doit être positif")
+        number = None
+    date = _parse_month(ctx, path, doc)
+    title = _typed(ctx, path, doc, "title", str) or "Flash initiatives locales"
+    intro = _typed(ctx, path, doc, "intro", str) or ""
+    preheader = _typed(ctx, path, doc, "preheader", str)
+    cover = _image(ctx, path, doc, "cover")
+    if number is None or date is None or articles is None:
+        return None
+    if not articles:
+        ctx.report.warning(path, None, "ce numéro n’a aucun article publié")
+    intro_html = markdown.render(intro, _image_resolver(ctx, path, folder, doc.line("intro"))
+                                 ).html if intro else ""
+    issue = Issue(number=number, date=date, title=french(title), intro_html=intro_html,
+                  preheader=french(preheader) if preheader else None, cover=cover, folder=folder)
+    return attach(issue, articles)
+
+
+def _image_resolver(ctx: Context, path: Path, base: Path, offset: int = 0):
+    def resolve(src: str, line: int) -> str | None:
+        target, problem = _resolve_file(ctx, base, src)
+        if problem:
+            ctx.report.error(path, line + offset, problem)
+            return None
+        assert target is not None
+        return urls.media_url(target.relative_to(ctx.root).as_posix())
+    return resolve
+
+
+def _load_articles(ctx: Context, folder: Path, organisations: dict[str, Organisation],
+                   themes: dict[str, Theme], drafts: bool) -> list[Article] | None:
+    files = sorted(p for p in folder.glob("*.md") if not p.name.startswith((".", "_")))
+    articles: list[tuple[tuple[int, str], Article]] = []
+    slugs: dict[str, Path] = {}
+    failed = False
+    for position, path in enumerate(files, 1):
+        article = _load_article(ctx, path, organisations, themes, position)
+        if article is None:
+            failed = True
+            continue
+        if article.slug in slugs:
+            ctx.report.error(path, 1, f"l’identifiant « {article.slug} » est déjà pris par "
+                             f"{slugs[article.slug].name} : renommez l’un des deux fichiers")
+            failed = True
+            continue
+        slugs[article.slug] = path
+        if article.draft and not drafts:
+            continue
+        articles.append(((article.order, path.name), article))
+    if failed:
+        return None
+    return [a for _, a in sorted(articles, key=lambda pair: pair[0])]
+
+
+def _load_article(ctx: Context, path: Path, organisations: dict[str, Organisation],
+                  themes: dict[str, Theme], position: int) -> Article | None:
+    errors_before = len(ctx.report.errors)
+    try:
+        document = split_front_matter(read_text(path))
+        doc, duplicates = parse_yaml(document.front, document.front_line)
+    except SourceError as exc:
+        ctx.report.error(path, exc.line, exc.message)
+        return None
+    for key, line in duplicates:
+        ctx.report.error(path, line, f"la clé « {key} » est écrite deux fois")
+    if not isinstance(doc.data, dict):
+        ctx.report.error(path, document.front_line,
+                         "l’en-tête doit contenir des clés (title, organisation…)")
+        return None
+    data = doc.data
+    _unknown_keys(ctx, path, doc, data, ARTICLE_KEYS)
+    title = _typed(ctx, path, doc, "title", str, required=True)
+    organisation = _organisation(ctx, path, doc, organisations)
+    article_themes = _themes(ctx, path, doc, themes)
+    location = _typed(ctx, path, doc, "location", str)
+    summary = _typed(ctx, path, doc, "summary", str)
+    order = _typed(ctx, path, doc, "order", int)
+    draft = _typed(ctx, path, doc, "draft", bool) or False
+    image = _image(ctx, path, doc, "image")
+    links = _links(ctx, path, doc)
+    if not document.body.strip():
+        ctx.report.error(path, document.body_line - 1, "l’article est vide : écrivez son texte "
+                         "sous la ligne « --- »")
+        return None
+    rendered = markdown.render(
+        document.body, _image_resolver(ctx, path, path.parent), document.body_line)
+    if not summary:
+        ctx.report.warning(path, doc.line(), "pas de résumé (summary) : il sert dans les listes, "
+                           "les flux et l’e-mail ; le début du texte sera utilisé")
+    if len(ctx.report.errors) > errors_before or title is None or organisation is None:
+        return None
+    body_images = tuple(
+        Image(source=p, key=p.relative_to(ctx.root).as_posix(), alt="",
+              width=(ctx.images.get(p) or (0, 0))[0], height=(ctx.images.get(p) or (0, 0))[1])
+        for p in ((path.parent / src).resolve() for src in rendered.images))
+    return Article(
+        slug=urls.article_slug(path.stem), title=french(title), organisation=organisation,
+        themes=article_themes, location=french(location) if location else None,
+        summary=french(summary) if summary else None, image=image, links=links,
+        order=order if order is not None else position, draft=draft, body_html=rendered.html,
+        body_text=rendered.text, words=rendered.words, source=path, images=body_images)
+
+
+def _organisation(ctx: Context, path: Path, doc: Yaml, organisations: dict[str, Organisation]
+                  ) -> Organisation | None:
+    value = _typed(ctx, path, doc, "organisation", str, required=True)
+    if value is None:
+        return None
+    if value in organisations:
+        return organisations[value]
+    by_name = {o.name: o for o in organisations.values()}
+    if value in by_name:
+        return by_name[value]
+    hint = suggestion(value, {slug: o.name for slug, o in organisations.items()})
+    ctx.report.error(path, doc.line("organisation"),
+                     f"organisation inconnue « {value} » (voir organisations.yaml).{hint}")
+    return None
+
+
+def _themes(ctx: Context, path: Path, doc: Yaml, themes: dict[str, Theme]) -> tuple[Theme, ...]:
+    raw = doc.data.get("themes")
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list):
+        ctx.report.error(path, doc.line("themes"), "« themes » doit être une liste de thèmes")
+        return ()
+    found: list[Theme] = []
+    for index, slug in enumerate(raw):
+        if isinstance(slug, str) and slug in themes:
+            if themes[slug] not in found:
+                found.append(themes[slug])
+            continue
+        hint = suggestion(str(slug), {s: t.label for s, t in themes.items()})
+        ctx.report.error(path, doc.line("themes", index),
+                         f"thème inconnu « {slug} » (voir themes.yaml).{hint}")
+    return tuple(found)
+
+
+def _links(ctx: Context, path: Path, doc: Yaml) -> tuple[Link, ...]:
+    raw = doc.data.get("links")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        ctx.report.error(path, doc.line("links"),
+                         "« links » doit être une liste de liens (label et url)")
+        return ()
+    links: list[Link] = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            ctx.report.error(path, doc.line("links", index),
+                             "chaque lien doit avoir « label » et « url »")
+            continue
+        label = _typed(ctx, path, doc, "label", str, required=True, where=("links", index))
+        url = _typed(ctx, path, doc, "url", str, required=True, where=("links", index))
+        if url and not re.match(r"^(https?://\S+|mailto:\S+@\S+)$", url):
+            ctx.report.error(path, doc.line("links", index, "url"),
+                             f"adresse « {url} » invalide : elle doit commencer par https://")
+            continue
+        if label and url:
+            links.append(Link(french(label), url))
+    return tuple(links)
