@@ -16,6 +16,8 @@ _THOUSANDS = re.compile(r"(?<=\d)[ \u00a0](?=\d{3}\b)")
 _UNIT = re.compile(r"(?<=\d)[ \u00a0]?(%|€|°C)")
 _ELLIPSIS = re.compile(r"\.\.\.")
 _APOSTROPHE = re.compile(r"(?<=\w)'|'(?=\w)")
+_DIGIT = re.compile(r"\d")
+_URL_HINTS = ("://", "www.", "@", "mailto:")
 
 
 class Quotes:
@@ -25,25 +27,36 @@ class Quotes:
         self.open = False
 
     def replace(self, text: str) -> str:
-        out = []
-        for char in text:
-            if char == '"':
-                out.append("»" if self.open else "«")
-                self.open = not self.open
-            else:
-                out.append(char)
+        if '"' not in text:
+            return text
+        pieces = text.split('"')
+        out = [pieces[0]]
+        for piece in pieces[1:]:
+            out.append("»" if self.open else "«")
+            out.append(piece)
+            self.open = not self.open
         return "".join(out)
 
 
 def _punctuation(text: str) -> str:
-    text = _ELLIPSIS.sub("…", text)
-    text = _APOSTROPHE.sub("’", text)
-    text = _GUILLEMET_OPEN.sub("«" + NNBSP, text)
-    text = _GUILLEMET_CLOSE.sub(NNBSP + "»", text)
-    text = _SPACE_BEFORE.sub(lambda m: _before_mark(m, text), text)
-    text = _COLON.sub(NBSP + ":", text)
-    text = _THOUSANDS.sub(NNBSP, text)
-    return _UNIT.sub(lambda m: NNBSP + m.group(1), text)
+    # Each rule runs only when its character is present: most text pieces need none.
+    if "..." in text:
+        text = _ELLIPSIS.sub("…", text)
+    if "'" in text:
+        text = _APOSTROPHE.sub("’", text)
+    if "«" in text:
+        text = _GUILLEMET_OPEN.sub("«" + NNBSP, text)
+    if "»" in text:
+        text = _GUILLEMET_CLOSE.sub(NNBSP + "»", text)
+    if "!" in text or "?" in text or ";" in text:
+        source = text
+        text = _SPACE_BEFORE.sub(lambda m: _before_mark(m, source), text)
+    if ":" in text:
+        text = _COLON.sub(NBSP + ":", text)
+    if _DIGIT.search(text):
+        text = _THOUSANDS.sub(NNBSP, text)
+        text = _UNIT.sub(lambda m: NNBSP + m.group(1), text)
+    return text
 
 
 def _before_mark(match: re.Match[str], text: str) -> str:
@@ -62,6 +75,8 @@ def french(text: str, quotes: Quotes | None = None) -> str:
     if not text:
         return text
     quotes = quotes or Quotes()
+    if not any(hint in text for hint in _URL_HINTS):
+        return _punctuation(quotes.replace(text))
     pieces = []
     last = 0
     for match in _URL.finditer(text):
