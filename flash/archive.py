@@ -28,10 +28,14 @@ class Archive:
         return self.corpus.issues[0] if self.corpus.issues else None
 
     def organisations(self) -> list[tuple[Organisation, int]]:
-        return [(o, len(self.by_organisation.get(o.slug, ()))) for o in self.corpus.organisations]
+        """Organisations that published at least once, with their article count."""
+        return [(o, len(self.by_organisation[o.slug])) for o in self.corpus.organisations
+                if o.slug in self.by_organisation]
 
     def themes(self) -> list[tuple[Theme, int]]:
-        return [(t, len(self.by_theme.get(t.slug, ()))) for t in self.corpus.themes]
+        """Themes used at least once, with their article count."""
+        return [(t, len(self.by_theme[t.slug])) for t in self.corpus.themes
+                if t.slug in self.by_theme]
 
     def around(self, article: Article) -> Neighbours:
         return self.neighbours[id(article)]

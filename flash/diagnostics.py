@@ -35,7 +35,7 @@ class Collector:
     root: Path
     items: list[Diagnostic] = field(default_factory=list)
 
-    def _display(self, path: Path | str) -> str:
+    def display(self, path: Path | str) -> str:
         p = Path(path)
         try:
             return p.resolve().relative_to(self.root.resolve().parent).as_posix()
@@ -43,10 +43,10 @@ class Collector:
             return p.as_posix()
 
     def error(self, path: Path | str, line: int | None, message: str) -> None:
-        self.items.append(Diagnostic(self._display(path), line, "erreur", message))
+        self.items.append(Diagnostic(self.display(path), line, "erreur", message))
 
     def warning(self, path: Path | str, line: int | None, message: str) -> None:
-        self.items.append(Diagnostic(self._display(path), line, "avertissement", message))
+        self.items.append(Diagnostic(self.display(path), line, "avertissement", message))
 
     @property
     def errors(self) -> list[Diagnostic]:

@@ -149,7 +149,7 @@ def _typography_rule(state: StateCore) -> None:
 def _make_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "typographer": False})
     md.enable("table").enable("strikethrough")
-    md.use(footnote_plugin).use(attrs_plugin).use(attrs_block_plugin)
+    md.use(footnote_plugin).use(attrs_plugin, spans=True).use(attrs_block_plugin)
     md.core.ruler.after("block", "flash_video", _video_rule)
     md.core.ruler.after("inline", "flash_typography", _typography_rule)
     return md

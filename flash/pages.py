@@ -84,8 +84,8 @@ def plan(archive: Archive, *, per_page: int = 20) -> list[Page]:
     pages.append(Page(urls.ORGANISATIONS, "organisations.html", "organisations",
                       "Organisations", {"organisations": archive.organisations()},
                       description="Les initiatives classées par organisation."))
-    for organisation in corpus.organisations:
-        listed = archive.by_organisation.get(organisation.slug, ())
+    for organisation, _ in archive.organisations():
+        listed = archive.by_organisation[organisation.slug]
         for chunk, pagination in _paginate(
                 listed, per_page, lambda n, s=organisation.slug: urls.organisation_url(s, n)):
             pages.append(Page(
@@ -98,8 +98,8 @@ def plan(archive: Archive, *, per_page: int = 20) -> list[Page]:
     pages.append(Page(urls.THEMES, "themes.html", "themes", "Thèmes",
                       {"themes": archive.themes()},
                       description="Les initiatives classées par thème."))
-    for theme in corpus.themes:
-        listed = archive.by_theme.get(theme.slug, ())
+    for theme, _ in archive.themes():
+        listed = archive.by_theme[theme.slug]
         for chunk, pagination in _paginate(
                 listed, per_page, lambda n, s=theme.slug: urls.theme_url(s, n)):
             pages.append(Page(
@@ -126,13 +126,13 @@ FEED_LENGTH = 30
 
 def feeds(archive: Archive, site_title: str) -> list[Feed]:
     result = [Feed(urls.FEED, site_title, "/", archive.articles[:FEED_LENGTH])]
-    for organisation in archive.corpus.organisations:
+    for organisation, _ in archive.organisations():
         result.append(Feed(urls.organisation_feed(organisation.slug),
                            f"{site_title} — {organisation.name}",
                            urls.organisation_url(organisation.slug),
-                           archive.by_organisation.get(organisation.slug, ())[:FEED_LENGTH]))
-    for theme in archive.corpus.themes:
+                           archive.by_organisation[organisation.slug][:FEED_LENGTH]))
+    for theme, _ in archive.themes():
         result.append(Feed(urls.theme_feed(theme.slug), f"{site_title} — {theme.label}",
                            urls.theme_url(theme.slug),
-                           archive.by_theme.get(theme.slug, ())[:FEED_LENGTH]))
+                           archive.by_theme[theme.slug][:FEED_LENGTH]))
     return result

@@ -21,6 +21,8 @@ _YAML_PROBLEMS = {
     "found undefined alias": "alias YAML inconnu",
     "expected ',' or ']', but got": "crochet « ] » manquant",
     "expected ',' or '}', but got": "accolade « } » manquante",
+    "did not find expected ',' or ']'": "crochet « ] » non refermé",
+    "did not find expected ',' or '}'": "accolade « } » non refermée",
     "found unknown escape character": "caractère d’échappement inconnu entre guillemets",
 }
 
@@ -100,6 +102,9 @@ def parse_yaml(text: str, first_line: int = 1) -> tuple[Yaml, list[tuple[str, in
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        context = str(exc.context or "")
+        if exc.context_mark and ("quoted scalar" in context or "flow" in context):
+            mark = exc.context_mark  # where the unclosed quote or bracket was opened
         line = mark.line + first_line if mark else first_line
         raise SourceError(line, _french_problem(exc)) from exc
     except yaml.YAMLError as exc:

@@ -260,25 +260,17 @@ def _load_issues(ctx: Context, source: Path, organisations: dict[str, Organisati
     issues: list[Issue] = []
     numbers: dict[int, Path] = {}
     for folder in folders:
-        issue = _load_issue(ctx, folder, organisations, themes, drafts)
-        if issue is None:
+        number, line, issue = _load_issue(ctx, folder, organisations, themes, drafts)
+        if number is not None and number in numbers:
+            ctx.report.error(folder / "issue.yaml", line,
+                             f"le numéro {number} est déjà utilisé par "
+                             f"{ctx.report.display(numbers[number] / 'issue.yaml')}")
             continue
-        if issue.number in numbers:
-            doc_path = folder / "issue.yaml"
-            ctx.report.error(doc_path, _number_line(doc_path),
-                             f"le numéro {issue.number} est déjà utilisé par "
-                             f"{ctx.report._display(numbers[issue.number] / 'issue.yaml')}")
-            continue
-        numbers[issue.number] = folder
-        issues.append(issue)
+        if number is not None:
+            numbers[number] = folder
+        if issue is not None:
+            issues.append(issue)
     return issues
-
-
-def _number_line(path: Path) -> int:
-    for index, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.startswith("number"):
-            return index
-    return 1
 
 
 def _parse_month(ctx: Context, path: Path, doc: Yaml) -> dt.date | None:
@@ -299,7 +291,9 @@ def _parse_month(ctx: Context, path: Path, doc: Yaml) -> dt.date | None:
 
 
 def _load_issue(ctx: Context, folder: Path, organisations: dict[str, Organisation],
-                themes: dict[str, Theme], drafts: bool) -> Issue | None:
+                themes: dict[str, Theme], drafts: bool
+                ) -> tuple[int | None, int, Issue | None]:
+    """The issue's number and its line (for duplicate checks), and the issue if valid."""
     path = folder / "issue.yaml"
     doc = _read_yaml(ctx, path)
     if doc is not None and not isinstance(doc.data, dict):
@@ -307,7 +301,7 @@ def _load_issue(ctx: Context, folder: Path, organisations: dict[str, Organisatio
         doc = None
     articles = _load_articles(ctx, folder, organisations, themes, drafts)
     if doc is None:
-        return None
+        return None, 1, None
     _unknown_keys(ctx, path, doc, doc.data, ISSUE_KEYS)
     number = _typed(ctx, path, doc, "number", int, required=True)
     if number is not None and number <= 0:
@@ -319,14 +313,14 @@ def _load_issue(ctx: Context, folder: Path, organisations: dict[str, Organisatio
     preheader = _typed(ctx, path, doc, "preheader", str)
     cover = _image(ctx, path, doc, "cover")
     if number is None or date is None or articles is None:
-        return None
+        return number, doc.line("number"), None
     if not articles:
         ctx.report.warning(path, None, "ce numéro n’a aucun article publié")
     intro_html = markdown.render(intro, _image_resolver(ctx, path, folder, doc.line("intro"))
                                  ).html if intro else ""
     issue = Issue(number=number, date=date, title=french(title), intro_html=intro_html,
                   preheader=french(preheader) if preheader else None, cover=cover, folder=folder)
-    return attach(issue, articles)
+    return number, doc.line("number"), attach(issue, articles)
 
 
 def _image_resolver(ctx: Context, path: Path, base: Path, offset: int = 0):

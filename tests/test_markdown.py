@@ -1,0 +1,87 @@
+"""Markdown rendering: sanitizing, video cards, French typography where it belongs."""
+
+from __future__ import annotations
+
+from lxml import html
+
+from flash.markdown import render
+from flash.typography import NBSP, NNBSP, french
+
+
+def fragment(source: str) -> html.HtmlElement:
+    return html.fragment_fromstring(render(source).html, create_parent="div")
+
+
+def test_french_spacing_and_quotes() -> None:
+    assert french('Il a dit "bonjour" !') == f"Il a dit «{NNBSP}bonjour{NNBSP}»{NNBSP}!"
+    assert french("Pourquoi ? Voilà ; ensuite : fin") == (
+        f"Pourquoi{NNBSP}? Voilà{NNBSP}; ensuite{NBSP}: fin")
+    assert french("l'ALFI") == "l’ALFI"
+    assert french("« déjà espacé »") == f"«{NNBSP}déjà espacé{NNBSP}»"
+    assert french("1 118 personnes, 98 % et 23 977 €") == (
+        f"1{NNBSP}118 personnes, 98{NNBSP}% et 23{NNBSP}977{NNBSP}€")
+    assert french("Et puis...") == "Et puis…"
+
+
+def test_typography_spares_urls_code_and_attributes() -> None:
+    root = fragment(
+        'Voir https://exemple.fr/a?b=c ! et `code: x ; y` puis [lien](https://a.fr/?q=1 "titre : x")'
+        "\n\n<https://b.fr/x?y=1>\n")
+    text = root.text_content()
+    assert "https://exemple.fr/a?b=c" in text
+    assert "code: x ; y" in root.cssselect("code")[0].text
+    link = root.cssselect('a[href="https://a.fr/?q=1"]')[0]
+    assert link.get("title") == "titre : x"
+    assert root.cssselect('a[href="https://b.fr/x?y=1"]')[0].text == "https://b.fr/x?y=1"
+    assert f"c{NNBSP}!" in text
+
+
+def test_sanitizer_removes_scripts_handlers_and_javascript_urls() -> None:
+    out = render(
+        '<script>alert(1)</script>\n\n<p onclick="x()">Texte <a href="javascript:alert(1)">a</a>'
+        '<img src="x.png" onerror="y()"></p>\n\n[b](javascript:alert(2))\n\n'
+        '<iframe src="https://pub.example.com/frame"></iframe>\n'
+    ).html
+    root = html.fragment_fromstring(out, create_parent="div")
+    assert not root.cssselect("script, iframe")
+    assert "alert(1)" not in out
+    for element in root.iter():
+        assert not any(name.startswith("on") for name in element.attrib)
+        assert not element.get("href", "").startswith("javascript")
+
+
+def test_video_link_alone_becomes_a_card_that_loads_nothing() -> None:
+    root = fragment("Avant.\n\nhttps://www.youtube.com/watch?v=I-hXjHNDQuc\n\n"
+                    "[Le film](https://vimeo.com/12345)\n\nUn lien https://youtu.be/x dans le texte.")
+    cards = root.cssselect("figure.video-card")
+    assert len(cards) == 2
+    assert cards[0].cssselect("a")[0].get("href") == "https://www.youtube.com/watch?v=I-hXjHNDQuc"
+    assert "YouTube" in cards[0].text_content()
+    assert cards[1].cssselect(".video-card__title")[0].text == "Le film"
+    assert not root.cssselect("iframe, img, script")
+    assert len(root.cssselect("p")) == 2
+
+
+def test_known_video_iframe_becomes_a_card() -> None:
+    root = fragment('<iframe src="https://www.dailymotion.com/embed/video/x8"></iframe>\n')
+    assert not root.cssselect("iframe")
+    assert root.cssselect("figure.video-card a")[0].get("href").startswith(
+        "https://www.dailymotion.com/")
+
+
+def test_tables_footnotes_attributes_and_headings() -> None:
+    root = fragment("# Grand titre\n\n| a | b |\n|---|--:|\n| 1 | 2 |\n\n"
+                    "Texte[^1] et [mot]{.important} [lien](https://a.fr){.externe}\n\n"
+                    "[^1]: La note.\n")
+    assert root.cssselect("h2")[0].text == "Grand titre"
+    assert not root.cssselect("h1")
+    assert root.cssselect("table td")[1].get("style") == "text-align:right"
+    assert root.cssselect("section.footnotes li")[0].get("id") == "fn1"
+    assert root.cssselect("span.important")
+    assert root.cssselect('a.externe[href="https://a.fr"]')
+
+
+def test_plain_text_and_word_count() -> None:
+    rendered = render("## Titre\n\nUn deux trois.\n\n- quatre\n- cinq\n")
+    assert rendered.text.split() == ["Titre", "Un", "deux", "trois.", "quatre", "cinq"]
+    assert rendered.words == 6
