@@ -31,8 +31,9 @@ THEMES = {
     "vivre-ensemble": "Vivre-ensemble",
     "environnement": "Environnement",
 }
-PLACES = ["Auby (59)", "Nantes (44)", "Bourges (18)", "Bordeaux (33)", "Saint-Étienne-du-Rouvray (76)",
-          "Orléans (45)", "Nîmes (30)", "Paris (75)", "Évry (91)", "Cergy (95)", "Lille (59)"]
+PLACES = ["Auby (59)", "Nantes (44)", "Bourges (18)", "Bordeaux (33)",
+          "Saint-Étienne-du-Rouvray (76)", "Orléans (45)", "Nîmes (30)", "Paris (75)",
+          "Évry (91)", "Cergy (95)", "Lille (59)"]
 WORDS = ("habitants locataires résidence quartier association atelier projet partenaires jardin "
          "partagé insertion emploi jeunes familles accompagnement logement solidarité bénévoles "
          "animation rencontre lecture enfants cuisine recettes chantier rénovation énergie "
@@ -68,8 +69,9 @@ def _body(rng: random.Random, target_words: int) -> str:
         if kind < 0.12:
             parts.append(f"## {_sentence(rng)[:-1].rstrip(' !?')}")
         elif kind < 0.22:
-            parts.append("\n".join(f"- {rng.randint(2, 900)} {rng.choice(WORDS)} {rng.choice(WORDS)}"
-                                   for _ in range(rng.randint(3, 5))))
+            parts.append("\n".join(
+                f"- {rng.randint(2, 900)} {rng.choice(WORDS)} {rng.choice(WORDS)}"
+                for _ in range(rng.randint(3, 5))))
         elif kind < 0.28:
             parts.append(f"> \"{_sentence(rng)}\"")
         else:

@@ -68,7 +68,9 @@ SOURCE = click.option("--source", "-s", type=click.Path(file_okay=False),
 @click.option("--profile", is_flag=True, help="Afficher le temps passé dans chaque étape.")
 def build(source: str | None, output: str | None, base_url: str | None, drafts: bool,
           profile: bool) -> None:
-    """Vérifie le contenu puis construit le site (le site précédent reste intact en cas d’erreur)."""
+    """Vérifie le contenu puis construit le site.
+
+    En cas d’erreur, rien n’est écrit : le site précédent reste intact."""
     from flash.build import build as run_build
 
     settings, folder = _settings(source)
@@ -122,7 +124,8 @@ def new() -> None:
 
 @new.command("issue")
 @click.argument("number", type=click.IntRange(min=1))
-@click.option("--date", "month", metavar="AAAA-MM", help="Mois du numéro (par défaut : ce mois-ci).")
+@click.option("--date", "month", metavar="AAAA-MM",
+              help="Mois du numéro (par défaut : ce mois-ci).")
 @SOURCE
 def new_issue_command(number: int, month: str | None, source: str | None) -> None:
     """Crée le dossier du numéro NUMBER avec son issue.yaml."""

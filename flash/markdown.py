@@ -121,7 +121,8 @@ def _video_rule(state: StateCore) -> None:
         if token.type == "html_block" and "<iframe" in token.content:
             # The sanitizer removes every iframe; a known player also becomes a card, so the
             # video stays one click away without a third-party frame in the page.
-            token.content += "".join(video_card(src, None) for src in _embedded_videos(token.content))
+            videos = _embedded_videos(token.content)
+            token.content += "".join(video_card(src, None) for src in videos)
         out.append(token)
         index += 1
     state.tokens = out

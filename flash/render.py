@@ -8,7 +8,6 @@ from typing import Any
 
 from jinja2 import Environment
 
-from flash import urls
 from flash.model import Organisation
 from flash.pages import Feed, Page
 

@@ -12,9 +12,11 @@ Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # PyYAML speaks English; the team reads French. Known problems get a French sentence.
 _YAML_PROBLEMS = {
-    "mapping values are not allowed": "deux-points inattendu (mettez la valeur entre guillemets)",
+    "mapping values are not allowed":
+        "deux-points inattendu (mettez la valeur entre guillemets)",
     "could not find expected ':'": "il manque « : » après une clé",
-    "found character '\\t' that cannot start any token": "tabulation interdite (utilisez des espaces)",
+    "found character '\\t' that cannot start any token":
+        "tabulation interdite (utilisez des espaces)",
     "found unexpected end of stream": "guillemet ou crochet non refermé",
     "did not find expected key": "indentation incohérente",
     "did not find expected '-' indicator": "élément de liste mal indenté",

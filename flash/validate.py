@@ -115,7 +115,8 @@ def _resolve_file(ctx: Context, base: Path, src: str) -> tuple[Path | None, str 
     if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.I):
         return None, f"l’image « {src} » doit être un fichier du dossier, pas une adresse web"
     if src.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", src):
-        return None, f"chemin absolu interdit pour l’image « {src} » : écrivez-le relatif au fichier"
+        return None, (f"chemin absolu interdit pour l’image « {src} » : "
+                      "écrivez-le relatif au fichier")
     target = (base / src).resolve()
     try:
         target.relative_to(ctx.root)
@@ -277,7 +278,8 @@ def _parse_month(ctx: Context, path: Path, doc: Yaml) -> dt.date | None:
     raw = doc.data.get("date")
     line = doc.line("date")
     if raw is None:
-        ctx.report.error(path, doc.line(), "la clé obligatoire « date » manque (ex. : date: \"2021-03\")")
+        ctx.report.error(path, doc.line(),
+                         "la clé obligatoire « date » manque (ex. : date: \"2021-03\")")
         return None
     if isinstance(raw, dt.date):
         ctx.report.error(path, line, f"« date » doit être un mois, « {raw:%Y-%m} », pas un jour")

@@ -25,8 +25,8 @@ def test_french_spacing_and_quotes() -> None:
 
 def test_typography_spares_urls_code_and_attributes() -> None:
     root = fragment(
-        'Voir https://exemple.fr/a?b=c ! et `code: x ; y` puis [lien](https://a.fr/?q=1 "titre : x")'
-        "\n\n<https://b.fr/x?y=1>\n")
+        "Voir https://exemple.fr/a?b=c ! et `code: x ; y` puis "
+        '[lien](https://a.fr/?q=1 "titre : x")\n\n<https://b.fr/x?y=1>\n')
     text = root.text_content()
     assert "https://exemple.fr/a?b=c" in text
     assert "code: x ; y" in root.cssselect("code")[0].text
@@ -52,7 +52,8 @@ def test_sanitizer_removes_scripts_handlers_and_javascript_urls() -> None:
 
 def test_video_link_alone_becomes_a_card_that_loads_nothing() -> None:
     root = fragment("Avant.\n\nhttps://www.youtube.com/watch?v=I-hXjHNDQuc\n\n"
-                    "[Le film](https://vimeo.com/12345)\n\nUn lien https://youtu.be/x dans le texte.")
+                    "[Le film](https://vimeo.com/12345)\n\n"
+                    "Un lien https://youtu.be/x dans le texte.")
     cards = root.cssselect("figure.video-card")
     assert len(cards) == 2
     assert cards[0].cssselect("a")[0].get("href") == "https://www.youtube.com/watch?v=I-hXjHNDQuc"
