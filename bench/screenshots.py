@@ -46,7 +46,11 @@ def main() -> None:
             for width in (int(w) for w in args.widths.split(",")):
                 page = browser.new_page(viewport={"width": width, "height": 900})
                 for path in args.paths:
-                    page.goto(base + path)
+                    page.goto(base + path, wait_until="load")
+                    # Lazy images below the fold would be blank in a full-page shot.
+                    page.evaluate("document.querySelectorAll('img[loading=lazy]')"
+                                  ".forEach(i => i.loading = 'eager')")
+                    page.wait_for_load_state("networkidle")
                     name = (path.strip("/").replace("/", "_") or "home") + f"-{width}.png"
                     page.screenshot(path=str(args.out / name), full_page=args.full)
                     print(args.out / name)
