@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import islice
 
 from flash.model import Article, Corpus, Issue, Organisation, Theme
 
@@ -42,7 +43,8 @@ class Archive:
 
     def more_from(self, article: Article, limit: int = 3) -> tuple[Article, ...]:
         same = self.by_organisation.get(article.organisation.slug, ())
-        return tuple(a for a in same if a is not article)[:limit]
+        # Only the first few are needed: stop there, not after the organisation's whole archive.
+        return tuple(islice((a for a in same if a is not article), limit))
 
 
 def build_archive(corpus: Corpus) -> Archive:

@@ -1,34 +1,48 @@
-"""The build: load and check everything, plan the pages, render them, then swap the site in."""
+"""The build: load and check everything, plan the pages, render what changed, publish.
+
+Incremental by design (see flash.cache): files whose content did not change are not parsed
+again, pages whose inputs (model objects, templates, settings, code) did not change are not
+rendered again, and files that did not change are not written again. Cold builds spread parsing
+and rendering over the CPU cores.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flash import urls
-from flash.archive import Archive, build_archive
-from flash.diagnostics import ContentError, Diagnostic
-from flash.model import Corpus, Image
-from flash.output import Staging, check_target
-from flash.pages import Page, feeds, plan
-from flash.render import (
-    SiteView,
-    organisation_css,
-    render_feed,
-    render_page,
-    render_robots,
-    render_sitemap,
+from flash.cache import (
+    TEXT_FIELDS,
+    BuildCache,
+    Fingerprints,
+    code_digest,
+    folder_digest,
+    tree_stamp,
 )
+from flash.diagnostics import ContentError, Diagnostic
+from flash.model import Article, Corpus, Image, Issue
+from flash.output import Staging, check_target
 from flash.settings import Settings
-from flash.templates import make_environment
-from flash.validate import load_corpus
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+    from flash.pages import Page
+    from flash.render import SiteView
+
+# Jinja, Markdown, YAML, Pillow… are imported by the stages that use them, not here: a build
+# with nothing to do is over before they would have loaded.
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-FINGERPRINTED = {".css", ".js"}
+# Everything under /assets/ is named after its content, so it can be cached for a year.
+FINGERPRINTED = {".css", ".js", ".svg", ".png", ".jpg", ".webp", ".ico", ".woff2", ".json"}
 
 
 @dataclass
@@ -39,6 +53,9 @@ class BuildReport:
     issues: int = 0
     stages: dict[str, float] = field(default_factory=dict)
     warnings: list[Diagnostic] = field(default_factory=list)
+    rendered: list[str] = field(default_factory=list)  # files rendered from templates this time
+    written: list[str] = field(default_factory=list)  # files that changed in the output folder
+    parsed: int = 0  # content files parsed (the others came from the cache)
 
     @property
     def seconds(self) -> float:
@@ -70,6 +87,8 @@ def fingerprinted(name: str, data: bytes) -> str:
 
 def collect_assets(assets: Path, corpus: Corpus) -> dict[str, tuple[str, bytes]]:
     """Logical name -> (public URL, content). CSS and JS get a content hash in their name."""
+    from flash.render import organisation_css
+
     found: dict[str, tuple[str, bytes]] = {}
     for path in sorted(p for p in assets.rglob("*") if p.is_file()):
         relative = path.relative_to(assets).as_posix()
@@ -81,18 +100,28 @@ def collect_assets(assets: Path, corpus: Corpus) -> dict[str, tuple[str, bytes]]
     return found
 
 
-def load(source: Path, drafts: bool = False) -> tuple[Corpus, list[Diagnostic]]:
+def load(source: Path, drafts: bool = False, cache: BuildCache | None = None
+         ) -> tuple[Corpus, list[Diagnostic]]:
     """Loads and checks the content; raises ContentError with every problem."""
-    corpus, report = load_corpus(source, drafts=drafts)
+    from flash.validate import load_corpus
+
+    prepare = cache.parsed.prepare if cache is not None else None
+    reuse = cache.validated if cache is not None else None
+    corpus, report = load_corpus(source, drafts=drafts, prepare=prepare, reuse=reuse)
     if corpus is None:
         raise ContentError(report.sorted())
     return corpus, report.sorted()
 
 
-def site_view(settings: Settings, assets: dict[str, str]) -> SiteView:
+def site_view(settings: Settings, assets: dict[str, str], search_on: bool | None = None
+              ) -> SiteView:
+    from flash import search
+    from flash.render import SiteView
+
     return SiteView(title=settings.title, description=settings.description,
                     base_url=settings.site_url, publisher=settings.publisher,
-                    language=settings.language, assets=assets)
+                    language=settings.language, assets=assets,
+                    search=search.available() if search_on is None else search_on)
 
 
 def images_of(corpus: Corpus) -> dict[str, Image]:
@@ -110,40 +139,207 @@ def images_of(corpus: Corpus) -> dict[str, Image]:
     return found
 
 
-def build(source: Path, output: Path, settings: Settings, *, drafts: bool = False
-          ) -> BuildReport:
+def build(source: Path, output: Path, settings: Settings, *, drafts: bool = False,
+          search_on: bool | None = None, emails: bool = True, cache: BuildCache | None = None,
+          use_cache: bool = True) -> BuildReport:
+    """Builds the site of `source` into `output`. `cache`: the one `flash serve` keeps between
+    builds (else the cache folder is read); `use_cache=False` rebuilds everything."""
+    from flash import images, search, urls
+    from flash.archive import build_archive
+    from flash.pages import feeds, plan
+    from flash.render import render_feed, render_redirects, render_robots, render_sitemap
+
     report = BuildReport()
     check_target(output, source)
+    cache = cache or BuildCache(source, enabled=use_cache)
+    layouts, assets_folder = project_dir(settings, "layouts"), project_dir(settings, "assets")
+    with _stage(report, "vérification des changements"):
+        stamp, trusted = tree_stamp([source, layouts, assets_folder], repr((
+            code_digest(), settings, drafts, search_on, emails,
+            importlib.util.find_spec("pagefind_bin") is not None)))
+        last = cache.manifests.summary(output, stamp) if use_cache else None
+    if last is not None:  # nothing changed since the site online was built: nothing to do
+        report.pages, report.files, report.articles, report.issues, report.warnings = last
+        return report
     with _stage(report, "lecture et vérification"):
-        corpus, report.warnings = load(source, drafts)
-        archive: Archive = build_archive(corpus)
-    assets = collect_assets(project_dir(settings, "assets"), corpus)
-    site = site_view(settings, {name: url for name, (url, _) in assets.items()})
-    env = make_environment(project_dir(settings, "layouts"))
-    staging = Staging(output)
+        corpus, report.warnings = load(source, drafts, cache)
+        archive = build_archive(corpus)
+        report.parsed = cache.parsed.parsed
+    assets = collect_assets(assets_folder, corpus)
+    site = site_view(settings, {name: url for name, (url, _) in assets.items()}, search_on)
+    with _stage(report, "plan"):
+        page_plan: list[Page] = plan(archive, per_page=settings.per_page)
+        layouts_key = folder_digest(layouts)
+        env = _environment(cache, layouts, layouts_key)
+        fingerprints = Fingerprints(code_digest() + layouts_key, bodies=not _text_aware(layouts),
+                                    texts=cache.texts)
+        texts = _texts(fingerprints) if not fingerprints.bodies else lambda page: ()
+        site_key = fingerprints.key(site, settings)
+        keys = [fingerprints.key(site_key, page, texts(page)) for page in page_plan]
+        known = cache.manifests.load(output) if use_cache else None
+        previous, previous_groups = known or ({}, {})
+        pages_changed = any(previous.get(p.path) != k for p, k in zip(page_plan, keys, strict=True))
+        # Pagefind reads the finished site: when pages change, stage all of it.
+        staging = Staging(output, previous, previous_groups,
+                          complete=bool(site.search and pages_changed))
     try:
-        with _stage(report, "plan"):
-            page_plan: list[Page] = plan(archive, per_page=settings.per_page)
         with _stage(report, "pages"):
-            for page in page_plan:
-                staging.write_text(page.path, render_page(env, page, site))
+            todo = [(page, key) for page, key in zip(page_plan, keys, strict=True)
+                    if not staging.fresh(page.path, key)]
+            _render_pages(staging, env, site, todo)
+            report.rendered += [page.path for page, _ in todo]
         with _stage(report, "flux et plan du site"):
             for feed in feeds(archive, settings.title):
-                staging.write_text(urls.output_path(feed.url), render_feed(env, feed, site))
-            staging.write_text("sitemap.xml", render_sitemap(env, page_plan, site))
+                path = urls.output_path(feed.url)
+                key = fingerprints.key(site_key, feed, _bodies(fingerprints, feed.articles))
+                if not staging.fresh(path, key):
+                    staging.write_text(path, render_feed(env, feed, site), key)
+                    report.rendered.append(path)
+            key = fingerprints.key(site_key, _sitemap_inputs(page_plan))
+            if not staging.fresh("sitemap.xml", key):
+                staging.write_text("sitemap.xml", render_sitemap(env, page_plan, site), key)
+                report.rendered.append("sitemap.xml")
             staging.write_text("robots.txt", render_robots(site))
+            staging.write_text("_redirects", render_redirects(corpus))
+        if emails:
+            with _stage(report, "e-mails"):
+                report.rendered += _write_emails(staging, fingerprints, site_key, corpus, env,
+                                                 site, settings)
         with _stage(report, "images et fichiers"):
-            for key, image in images_of(corpus).items():
-                staging.copy(urls.output_path(urls.media_url(key)), image.source)
+            images.publish(images_of(corpus).values(), staging, source)
             for url, data in assets.values():
                 staging.write_bytes(url.lstrip("/"), data)
+        with _stage(report, "index de recherche"):
+            if staging.complete:
+                search.index_site(staging, env, site)
+                staging.adopt(search.BUNDLE)
+            else:  # no page changed: the index and its page are still right
+                if site.search:
+                    staging.keep(search.BUNDLE + "/")
+                    staging.keep(urls.output_path(urls.SEARCH))
         with _stage(report, "écriture"):
-            staging.commit()
+            build_id = uuid.uuid4().hex
+            staging.commit(build_id)
+            report.pages = len(page_plan)
+            report.files = staging.files
+            report.written = staging.written
+            report.articles = len(archive.articles)
+            report.issues = len(corpus.issues)
+            summary = (report.pages, report.files, report.articles, report.issues,
+                       report.warnings)
+            cache.manifests.save(output, build_id, staging.manifest, staging.groups,
+                                 (stamp, summary) if trusted else None)
+            cache.save()
     except BaseException:
         staging.abort()
         raise
-    report.pages = len(page_plan)
-    report.files = staging.files
-    report.articles = len(archive.articles)
-    report.issues = len(corpus.issues)
     return report
+
+
+# Page kinds whose template shows the text of articles, and which articles: elsewhere (cards,
+# neighbours, lists) layouts show titles, summaries and images, so an edit of an article's text
+# re-renders its page, its issue, the feeds and its e-mail, not every page that links to it.
+SHOWS_TEXT: dict[str, Callable[[dict], Sequence[Article]]] = {
+    "article": lambda context: (context["article"],),
+    "issue": lambda context: context["issue"].articles,
+}
+TEXT_LAYOUTS = ("article.html", "issue.html", "feed.xml", "email/")
+
+
+def _bodies(fingerprints: Fingerprints, articles: Sequence[Article]) -> tuple[bytes, ...]:
+    return tuple(fingerprints.text(article) for article in articles)
+
+
+def _texts(fingerprints: Fingerprints) -> Callable[[Page], tuple[bytes, ...]]:
+    def texts(page: Page) -> tuple[bytes, ...]:
+        pick = SHOWS_TEXT.get(page.kind)
+        return _bodies(fingerprints, pick(page.context)) if pick else ()
+    return texts
+
+
+def _text_aware(layouts: Path) -> bool:
+    """True when only the layouts of TEXT_LAYOUTS show article texts (as the shipped ones do);
+    a project layout showing them elsewhere makes every page depend on every text it lists."""
+    for path in layouts.rglob("*"):
+        relative = path.relative_to(layouts).as_posix()
+        if not path.is_file() or relative.startswith(TEXT_LAYOUTS):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if any(name in text for name in TEXT_FIELDS) or "reading_minutes" in text:
+            return False
+    return True
+
+
+def _sitemap_inputs(pages: list[Page]) -> list[tuple[str, str | None]]:
+    """What layouts/sitemap.xml shows of each page: its URL and its issue's date."""
+    shown = []
+    for page in pages:
+        if page.in_sitemap:
+            issue = page.context.get("issue")
+            shown.append((page.url, issue.date.isoformat() if issue else None))
+    return shown
+
+
+def _environment(cache: BuildCache, layouts: Path, layouts_key: str) -> Environment:
+    """The Jinja environment, reused while the layouts do not change (`flash serve`), with
+    compiled templates kept in the cache folder for the next process."""
+    from jinja2 import FileSystemBytecodeCache
+
+    from flash.templates import make_environment
+
+    env = cache.environments.get(layouts_key)
+    if env is None:
+        env = make_environment(layouts)
+        if cache.folder is not None:
+            compiled = cache.folder / "jinja"
+            compiled.mkdir(parents=True, exist_ok=True)
+            env.bytecode_cache = FileSystemBytecodeCache(str(compiled))
+        cache.environments = {layouts_key: env}
+    return env
+
+
+def _render_pages(staging: Staging, env: Environment, site: SiteView,
+                  todo: list[tuple[Page, str]]) -> None:
+    from flash.render import render_page
+
+    for template in {page.template for page, _ in todo}:
+        env.get_template(template)  # compiled once, before workers are forked
+
+    def work(share: Sequence[tuple[Page, str]]) -> None:
+        for page, key in share:
+            staging.write_text(page.path, render_page(env, page, site), key)
+
+    if len(todo) >= PARALLEL_PAGES:
+        staging.split(todo, work)
+    else:
+        work(todo)
+
+
+PARALLEL_PAGES = 200  # below this, a forked worker costs more than it saves
+
+
+def _write_emails(staging: Staging, fingerprints: Fingerprints, site_key: str, corpus: Corpus,
+                  env: Environment, site: SiteView, settings: Settings) -> list[str]:
+    """Each issue's e-mail files, as a group keyed by what they show: only changed issues are
+    composed again."""
+    from flash import mail
+
+    todo = []
+    for issue in corpus.issues:
+        name = f"e-mail {issue.number}"
+        key = fingerprints.key(site_key, "e-mail", issue, _bodies(fingerprints, issue.articles))
+        if not staging.reuse(name, key):
+            todo.append((issue, name, key))
+
+    def work(share: Sequence[tuple[Issue, str, str]]) -> None:
+        for issue, name, key in share:
+            with staging.group(name, key):
+                mail.write_issue_email(issue, env, settings, staging)
+
+    before = len(staging.written)
+    if len(todo) >= 8:
+        staging.split(todo, work)
+    else:
+        work(todo)
+    mail.write_unsubscribe_page(env, site, settings, staging)  # once, outside every group
+    return staging.written[before:]

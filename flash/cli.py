@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -12,8 +13,10 @@ from rich.markup import escape
 from flash import __version__
 from flash.diagnostics import ContentError, Diagnostic
 from flash.output import OutputError
-from flash.scaffold import ScaffoldError, new_article, new_issue
 from flash.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from flash.build import BuildReport
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -66,8 +69,13 @@ SOURCE = click.option("--source", "-s", type=click.Path(file_okay=False),
 @click.option("--base-url", help="Adresse publique du site, ex. https://flash.example.org")
 @click.option("--drafts", is_flag=True, help="Inclure les brouillons (draft: true).")
 @click.option("--profile", is_flag=True, help="Afficher le temps passé dans chaque étape.")
+@click.option("--no-search", is_flag=True, help="Ne pas indexer la recherche (Pagefind).")
+@click.option("--no-emails", is_flag=True, help="Ne pas produire les e-mails des numéros.")
+@click.option("--no-cache", is_flag=True,
+              help="Tout reconstruire, sans réutiliser le cache (.flash-cache/) ni le site "
+                   "précédent.")
 def build(source: str | None, output: str | None, base_url: str | None, drafts: bool,
-          profile: bool) -> None:
+          profile: bool, no_search: bool, no_emails: bool, no_cache: bool) -> None:
     """Vérifie le contenu puis construit le site.
 
     En cas d’erreur, rien n’est écrit : le site précédent reste intact."""
@@ -78,7 +86,9 @@ def build(source: str | None, output: str | None, base_url: str | None, drafts: 
     target = Path(output) if output else settings.root / settings.output
     try:
         with err.status("Construction du site…"):
-            report = run_build(folder, target, settings, drafts=drafts)
+            report = run_build(folder, target, settings, drafts=drafts,
+                               search_on=False if no_search else None, emails=not no_emails,
+                               use_cache=not no_cache)
     except ContentError as exc:
         print_diagnostics(exc.diagnostics)
         err.print(f"[red bold]Construction annulée[/] : {_summary(exc.diagnostics)}. "
@@ -91,9 +101,44 @@ def build(source: str | None, output: str | None, base_url: str | None, drafts: 
     out.print(f"[green]Site construit[/] dans {escape(str(target))} : {report.issues} numéro(s), "
               f"{report.articles} article(s), {report.pages} pages, {report.files} fichiers "
               f"en {report.seconds:.2f} s.")
+    out.print(f"{_changes(report)}.")
     if profile:
         for stage, seconds in report.stages.items():
             out.print(f"  {stage:<28} {seconds * 1000:8.1f} ms")
+
+
+def _changes(report: BuildReport) -> str:
+    rendered, written = len(report.rendered), len(report.written)
+    if not rendered and not written:
+        return "Rien n’a changé : aucune page rendue, aucun fichier réécrit"
+    return (f"{rendered} page{'s' if rendered > 1 else ''} rendue{'s' if rendered > 1 else ''}, "
+            f"{written} fichier{'s' if written > 1 else ''} "
+            f"réécrit{'s' if written > 1 else ''}")
+
+
+@main.command()
+@click.option("--source", "-s", type=click.Path(file_okay=False),
+              help="Dossier du contenu (par défaut : issues/ du projet).")
+@click.option("--output", "-o", type=click.Path(file_okay=False),
+              help="Dossier de l’aperçu (par défaut : .flash-cache/apercu/).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d’écoute.")
+@click.option("--port", "-p", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port d’écoute (0 : un port libre).")
+def serve(source: str | None, output: str | None, host: str, port: int) -> None:
+    """Aperçu en direct : reconstruit ce qui change et recharge la page ouverte (brouillons
+    compris)."""
+    from flash.serve import ServeError
+    from flash.serve import serve as run_serve
+
+    settings, folder = _settings(source)
+    try:
+        run_serve(folder, settings, host=host, port=port,
+                  output=Path(output) if output else None, console=err)
+    except ServeError as exc:
+        err.print(f"[red bold]Aperçu impossible[/] : {escape(str(exc))}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("Aperçu arrêté.")
 
 
 @main.command()
@@ -129,6 +174,8 @@ def new() -> None:
 @SOURCE
 def new_issue_command(number: int, month: str | None, source: str | None) -> None:
     """Crée le dossier du numéro NUMBER avec son issue.yaml."""
+    from flash.scaffold import ScaffoldError, new_issue
+
     _, folder = _settings(source)
     try:
         created = new_issue(folder, number, month)
@@ -146,6 +193,8 @@ def new_issue_command(number: int, month: str | None, source: str | None) -> Non
 @SOURCE
 def new_article_command(issue: int, title: str, organisation: str, source: str | None) -> None:
     """Crée un article « TITLE » dans le numéro ISSUE."""
+    from flash.scaffold import ScaffoldError, new_article
+
     _, folder = _settings(source)
     try:
         created = new_article(folder, issue, organisation, title)
@@ -153,6 +202,107 @@ def new_article_command(issue: int, title: str, organisation: str, source: str |
         err.print(f"[red]Impossible[/] : {escape(str(exc))}")
         sys.exit(1)
     out.print(f"[green]Article créé[/] : {escape(str(created))}")
+
+
+@main.command()
+@click.argument("number", type=click.IntRange(min=1))
+@click.option("--to", "to", metavar="ADRESSES",
+              help="Envoyer une épreuve à ces adresses, séparées par des virgules.")
+@click.option("--list", "list_path", type=click.Path(dir_okay=False), metavar="FICHIER.csv",
+              help="Envoyer à toute la liste (colonnes email et, si besoin, name). Un journal "
+                   "FICHIER.envoi-NUMÉRO.sqlite, à côté, permet de reprendre un envoi interrompu.")
+@click.option("--dry-run", is_flag=True, help="Afficher ce qui serait envoyé, sans rien envoyer.")
+@click.option("--base-url", help="Adresse publique du site, pour les liens de l’e-mail.")
+@SOURCE
+def send(number: int, to: str | None, list_path: str | None, dry_run: bool,
+         base_url: str | None, source: str | None) -> None:
+    """Envoie le numéro NUMBER par e-mail : une épreuve (--to) ou toute la liste (--list).
+
+    Relancer la même commande après une interruption reprend l’envoi là où il s’était arrêté,
+    sans jamais envoyer deux fois le numéro à la même personne."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from flash.mail.campaign import CampaignError, prepare, run
+
+    settings, folder = _settings(source)
+    settings = settings.with_overrides(base_url=base_url)
+    try:
+        campaign = prepare(folder, number, settings, to=to,
+                           list_path=Path(list_path) if list_path else None)
+    except CampaignError as exc:
+        print_diagnostics(exc.diagnostics)
+        err.print(f"[red bold]Envoi impossible[/]\u00a0: {escape(str(exc))}")
+        sys.exit(1)
+    for problem in campaign.problems:
+        where = f"{campaign.where}:{problem.line}" if list_path else f"--to, adresse {problem.line}"
+        err.print(f"[bold]{escape(where)}[/]\u00a0: [yellow]ignorée[/]\u00a0: "
+                  f"{escape(problem.message)}")
+    composed = campaign.composed
+    todo = campaign.to_send
+    sent_before, failed_before = campaign.count("sent"), campaign.count("failed")
+    uncertain_before = campaign.count("sending")
+    content = "articles complets" if composed.mode == "full" else "résumés"
+    out.print(f"[bold]{escape(composed.subject)}[/] ({content}, "
+              f"{composed.html_bytes / 1024:.0f}\u202fKo de HTML)")
+    out.print(f"{len(campaign.recipients)} destinataire(s) valide(s)\u00a0: {len(todo)} à envoyer, "
+              f"{sent_before} déjà envoyé(s), {failed_before} en échec définitif, "
+              f"{uncertain_before} incertain(s).")
+    if dry_run:
+        out.print("[yellow]Simulation (--dry-run)[/]\u00a0: rien n’est envoyé. Le serveur serait "
+                  f"{escape(settings.smtp.host)}:{settings.smtp.port} ({settings.smtp.security}), "
+                  f"à {settings.smtp.rate:g} message(s) par seconde au plus.")
+        for recipient in todo[:20]:
+            label = f" ({escape(recipient.name)})" if recipient.name else ""
+            line = f"ligne {recipient.line}\u00a0: " if list_path else ""
+            out.print(f"  {line}{escape(recipient.email)}{label}")
+        if len(todo) > 20:
+            out.print(f"  … et {len(todo) - 20} autre(s).")
+        return
+    if not todo:
+        out.print("[green]Rien à envoyer[/]\u00a0: chaque destinataire de la liste a déjà été "
+                  "traité.")
+        return
+    columns = (TextColumn("Envoi"), BarColumn(), TextColumn(
+        "[green]{task.fields[sent]} envoyé(s)[/] · [red]{task.fields[failed]} échec(s)[/] · "
+        "{task.fields[left]} restant(s)"), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=err, transient=False) as bar:
+            task = bar.add_task("envoi", total=len(campaign.recipients) - uncertain_before,
+                                sent=sent_before, failed=failed_before, left=len(todo))
+
+            def progress(sent: int, failed: int, left: int) -> None:
+                bar.update(task, completed=sent + failed, sent=sent, failed=failed, left=left)
+
+            outcome = run(campaign, progress)
+    except CampaignError as exc:
+        err.print(f"[red bold]Envoi arrêté[/]\u00a0: {escape(str(exc))}. Relancez la même "
+                  "commande une fois le problème réglé\u00a0: l’envoi reprendra où il s’est "
+                  "arrêté.")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("[yellow bold]Envoi interrompu[/]\u00a0: relancez la même commande pour le "
+                  "reprendre (personne ne recevra le numéro deux fois).")
+        sys.exit(130)
+    out.print(f"[green]{outcome.sent_now} message(s) envoyé(s)[/] ({outcome.sent} sur "
+              f"{outcome.total} au total).")
+    for title, rows, colour in (
+            ("Refus définitifs (adresse à vérifier ou à retirer de la liste)", outcome.failed,
+             "red"),
+            ("Refus temporaires répétés (relancez la commande plus tard)", outcome.deferred,
+             "yellow"),
+            ("Envoi incertain (connexion coupée juste après la remise\u202f; non renvoyé)",
+             outcome.uncertain, "yellow")):
+        if rows:
+            err.print(f"[{colour} bold]{title}[/]\u00a0: {len(rows)}")
+            for address, line, error in rows:
+                where = f"ligne {line}\u00a0: " if list_path and line else ""
+                reason = f" — {escape(error)}" if error else ""
+                err.print(f"  {where}{escape(address)}{reason}")
+    if outcome.stopped:
+        err.print(f"[red bold]Envoi arrêté[/]\u00a0: {escape(outcome.stopped)}. Relancez la même "
+                  "commande pour reprendre.")
+    if outcome.stopped or outcome.failed or outcome.deferred:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

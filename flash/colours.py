@@ -7,6 +7,8 @@ import re
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 DARK_TEXT = "#1a1a1a"
 LIGHT_TEXT = "#ffffff"
+# Organisation names are also printed on the beige boxes of the site (--wash in flash.css).
+WASH = "#f4f1ea"
 AA = 4.5
 
 
@@ -41,11 +43,12 @@ def _mix(colour: str, towards: float, amount: float) -> str:
     )
 
 
-def readable_on_white(colour: str, ratio: float = AA) -> str:
-    """`colour`, darkened just enough to reach `ratio` against white."""
+def readable_on_white(colour: str, ratio: float = AA,
+                      backgrounds: tuple[str, ...] = (LIGHT_TEXT, WASH)) -> str:
+    """`colour`, darkened just enough to reach `ratio` against white and the site's wash."""
     for step in range(0, 101):
         candidate = _mix(colour, 0.0, step / 100)
-        if contrast(candidate, LIGHT_TEXT) >= ratio:
+        if all(contrast(candidate, b) >= ratio for b in backgrounds):
             return candidate
     return DARK_TEXT
 
@@ -56,4 +59,4 @@ def readable_background(colour: str, ratio: float = AA) -> tuple[str, str]:
     if contrast(colour, text) >= ratio:
         return colour, text
     # Mid-tones reach AA with neither black nor white: darken under white text.
-    return readable_on_white(colour, ratio), LIGHT_TEXT
+    return readable_on_white(colour, ratio, (LIGHT_TEXT,)), LIGHT_TEXT

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Protocol
 from urllib.parse import urlparse
 
 import nh3
@@ -37,13 +38,15 @@ VIDEO_HOSTS = {
 _ALONE_URL = re.compile(r"^<?(https?://\S+?)>?$")
 _ALONE_LINK = re.compile(r"^\[([^\]]+)\]\((https?://[^)\s]+)\)$")
 
-_TAGS = (nh3.ALLOWED_TAGS - {"center", "strike", "tt", "acronym", "map", "area"}) | {"section"}
+_TAGS = (nh3.ALLOWED_TAGS - {"center", "strike", "tt", "acronym", "map", "area"}) | {
+    "section", "picture", "source"}
 _ATTRIBUTES = {
     **{tag: set(attrs) - {"align", "char", "charoff", "size", "width"}
        for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
     "*": {"class", "id", "lang", "title", "dir", "aria-hidden", "aria-label"},
     "a": {"href", "hreflang", "rel"},
-    "img": {"src", "alt", "width", "height", "loading", "decoding"},
+    "img": {"src", "srcset", "sizes", "alt", "width", "height", "loading", "decoding"},
+    "source": {"srcset", "sizes", "type", "media", "width", "height"},
     "th": {"scope", "rowspan", "colspan", "style"},
     "td": {"rowspan", "colspan", "style"},
     "ol": {"start", "reversed"},
@@ -90,7 +93,14 @@ def _embedded_videos(block: str) -> list[str]:
     return [src for src in finder.sources if video_service(src)]
 
 
-ImageResolver = Callable[[str, int], str | None]  # (src, line) -> public URL, or None if refused
+class ImageMarkup(Protocol):
+    """A resolved image that writes its own markup (a responsive <picture>)."""
+
+    def html(self, alt: str, title: str | None) -> str: ...
+
+
+# (src, line) -> public URL or markup, or None if refused (the resolver reports why)
+ImageResolver = Callable[[str, int], "str | ImageMarkup | None"]
 
 
 @dataclass
@@ -183,14 +193,24 @@ def render(source: str, resolve_image: ImageResolver | None = None, first_line: 
         if token.type != "inline" or not token.children:
             continue
         line = first_line + (token.map[0] if token.map else 0)
-        for child in token.children:
+        for index, child in enumerate(token.children):
             if child.type == "image" and resolve_image is not None:
                 src = str(child.attrGet("src") or "")
-                url = resolve_image(src, line)
-                if url:
-                    images.append(src)
-                    child.attrSet("src", url)
-                child.attrSet("loading", "lazy")
+                resolved = resolve_image(src, line)
+                if resolved is None:
+                    child.attrSet("loading", "lazy")
+                    continue
+                images.append(src)
+                if isinstance(resolved, str):
+                    child.attrSet("src", resolved)
+                    child.attrSet("loading", "lazy")
+                    continue
+                alt = french(_MD.renderer.renderInlineAsText(child.children or [], _MD.options,
+                                                             env))
+                title = child.attrGet("title")
+                token.children[index] = Token(
+                    "html_inline", "", 0,
+                    content=resolved.html(alt, french(str(title)) if title else None))
     body = _CLEANER.clean(_MD.renderer.render(tokens, _MD.options, env))
     text = _plain_text(tokens)
     return Rendered(html=body, text=text, words=len(text.split()), images=images)

@@ -16,8 +16,10 @@ class Image:
     key: str  # path relative to the content root, posix: stable identity for outputs
     alt: str
     credit: str | None = None
-    width: int = 0
+    width: int = 0  # as displayed, after EXIF orientation
     height: int = 0
+    digest: str = ""  # sha256 of the file: names its derivatives (flash.images)
+    transparent: bool = False  # has see-through pixels: PNG rather than JPEG fallbacks
 
 
 @dataclass(frozen=True, slots=True)

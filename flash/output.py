@@ -1,11 +1,31 @@
-"""Writing the site: into a temporary folder, swapped in only once complete."""
+"""Writing the site: nothing changes online until the whole build has succeeded.
+
+Two ways to stage a build, chosen by the build:
+- complete: the whole new site in a temporary folder (unchanged files hard-linked from the
+  previous one), swapped in with one rename. Tools that read the finished site (Pagefind) need it.
+- patch: only the files that changed are staged; once everything succeeded, each is moved into
+  place with an atomic rename and files that left the site are deleted. Nothing is touched while
+  content is read, pages are rendered or a stage fails, so the previous site stays intact.
+
+Every file records a key (what it was made from, or its content's hash) in a manifest that the
+next build compares against: a file whose key did not change is neither produced nor written.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
+
+from flash.parallel import cores, fork_map
+
+T = TypeVar("T")
+Group = tuple[str, str]  # (name, key)
 
 MARKER = ".flash-site"
 
@@ -27,44 +47,233 @@ def check_target(final: Path, source: Path) -> None:
 
 
 class Staging:
-    """A site under construction; `commit` replaces the previous site in one step."""
+    """A site under construction; `commit` publishes it, `abort` forgets it."""
 
-    def __init__(self, final: Path):
+    def __init__(self, final: Path, previous: dict[str, str] | None = None,
+                 previous_groups: dict[str, tuple[str, list[str]]] | None = None, *,
+                 complete: bool = True):
         self.final = final.resolve()
         self.final.parent.mkdir(parents=True, exist_ok=True)
+        self.previous = previous or {}
+        self.previous_groups = previous_groups or {}
+        self.complete = complete or not self.previous
+        # Files made together from one key (the e-mails of an issue): name -> (key, files)
+        self.groups: dict[str, tuple[str, list[str]]] = {}
+        self._group: Group | None = None
+        self._log: list[tuple[str, str, bool, Group | None]] | None = None
         self.root = Path(tempfile.mkdtemp(prefix=f".{self.final.name}-", dir=self.final.parent))
-        self.files = 0
+        self.manifest: dict[str, str] = {}  # every file of the new site -> its key
+        self.written: list[str] = []  # files produced by this build
+        self.files = 0  # files of the new site (tools that write by themselves add theirs)
         self._dirs: set[Path] = set()
 
-    def _target(self, relative: str) -> Path:
+    # --- what the stages call ----------------------------------------------------------------
+
+    def fresh(self, relative: str, key: str) -> bool:
+        """True when the previous site has `relative` made from the same `key`: it is kept as it
+        is, and the caller skips producing it."""
+        if self.previous.get(relative) != key:
+            return False
+        if self.complete:
+            try:
+                os.link(self.final / relative, self._place(relative))
+            except OSError:
+                return False
+        elif not os.path.exists(self.final / relative):
+            return False
+        self.record(relative, key, written=False)
+        return True
+
+    def write_text(self, relative: str, text: str, key: str | None = None) -> None:
+        self.write_bytes(relative, text.encode("utf-8"), key)
+
+    def write_bytes(self, relative: str, data: bytes, key: str | None = None) -> None:
+        key = key or content_key(data)
+        if not self.fresh(relative, key):
+            self.put(relative, data)
+            self.record(relative, key)
+
+    def copy(self, relative: str, source: Path) -> None:
+        key = file_key(source)
+        if not self.fresh(relative, key):
+            shutil.copyfile(source, self._place(relative))
+            self.record(relative, key)
+
+    def link(self, relative: str, source: Path) -> None:
+        """A hard link to a file that is never modified (the image cache), else a copy."""
+        key = file_key(source)
+        if relative in self.manifest or self.fresh(relative, key):
+            return  # the same content-addressed file, already placed
+        target = self._place(relative)
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            pass
+        except OSError:  # another file system, or links not supported
+            shutil.copyfile(source, target)
+        self.record(relative, key)
+
+    @contextmanager
+    def group(self, name: str, key: str) -> Iterator[None]:
+        """Files staged inside belong to group `name`, made from `key` (see `reuse`)."""
+        self._group = (name, key)
+        self.groups[name] = (key, [])
+        try:
+            yield
+        finally:
+            self._group = None
+
+    def reuse(self, name: str, key: str) -> bool:
+        """True when group `name` was made from the same `key` last time: its files are kept
+        and the caller skips producing them."""
+        previous = self.previous_groups.get(name)
+        if previous is None or previous[0] != key:
+            return False
+        with self.group(name, key):
+            return all(self.fresh(relative, self.previous.get(relative, ""))
+                       for relative in previous[1])
+
+    def split(self, items: Sequence[T], work: Callable[[Sequence[T]], Any]) -> None:
+        """work(share) for shares of `items` on every core; what workers stage is recorded."""
+        count = min(cores(), len(items))
+        if count <= 1:
+            work(items)
+            return
+        shares = [items[k::count] for k in range(count)]
+
+        def logged(share: Sequence[T]) -> list[tuple[str, str, bool, Group | None]]:
+            self._log = []
+            work(share)
+            return self._log
+
+        try:
+            logs = fork_map(logged, shares, workers=count, minimum=1)
+        finally:
+            self._log = None
+        for log in logs:
+            for entry in log:
+                self._apply(*entry)
+
+    def keep(self, prefix: str) -> None:
+        """Keeps every previous file under `prefix` (what a skipped tool wrote last time)."""
+        for relative, key in self.previous.items():
+            if relative.startswith(prefix) and relative not in self.manifest:
+                self.fresh(relative, key)
+
+    def adopt(self, prefix: str) -> None:
+        """Records the files a tool wrote under `prefix` by itself (complete staging only)."""
+        for path in (self.root / prefix).rglob("*"):
+            if path.is_file():
+                self.manifest[path.relative_to(self.root).as_posix()] = "tool"
+
+    # --- low level: also used by worker processes, which report what they wrote ---------------
+
+    def put(self, relative: str, data: bytes) -> None:
+        target = self._place(relative)
+        # Written aside then renamed: never through a hard link to the previous site's file,
+        # and two workers staging the same file cannot collide.
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        with open(temporary, "wb") as out:
+            out.write(data)
+        os.replace(temporary, target)
+
+    def record(self, relative: str, key: str, *, written: bool = True) -> None:
+        entry = (relative, key, written, self._group)
+        if self._log is not None:
+            self._log.append(entry)
+        else:
+            self._apply(*entry)
+
+    def _apply(self, relative: str, key: str, written: bool, group: Group | None) -> None:
+        if relative not in self.manifest:
+            self.files += 1
+        self.manifest[relative] = key
+        if written:
+            self.written.append(relative)
+        if group is not None:
+            name, group_key = group
+            files = self.groups.setdefault(name, (group_key, []))[1]
+            files.append(relative)
+
+    def _place(self, relative: str) -> Path:
         target = self.root / relative
         parent = target.parent
         if parent not in self._dirs:
             parent.mkdir(parents=True, exist_ok=True)
             self._dirs.add(parent)
-        self.files += 1
         return target
 
-    def write_text(self, relative: str, text: str) -> None:
-        self._target(relative).write_text(text, encoding="utf-8")
+    # --- publishing ---------------------------------------------------------------------------
 
-    def write_bytes(self, relative: str, data: bytes) -> None:
-        self._target(relative).write_bytes(data)
+    @property
+    def changed(self) -> bool:
+        return bool(self.written) or set(self.previous) != set(self.manifest)
 
-    def copy(self, relative: str, source: Path) -> None:
-        shutil.copyfile(source, self._target(relative))
-
-    def commit(self) -> None:
-        (self.root / MARKER).write_text("Dossier écrit par Flash : il est remplacé à chaque "
-                                        "construction.\n", encoding="utf-8")
-        os.chmod(self.root, 0o755)
-        old = None
-        if self.final.exists():
-            old = self.final.with_name(f".{self.final.name}-old-{os.getpid()}")
-            os.replace(self.final, old)
-        os.replace(self.root, self.final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    def commit(self, build_id: str) -> None:
+        if self.complete:
+            self._write_marker(self.root, build_id)
+            os.chmod(self.root, 0o755)
+            old = None
+            if self.final.exists():
+                old = self.final.with_name(f".{self.final.name}-old-{os.getpid()}")
+                os.replace(self.final, old)
+            os.replace(self.root, self.final)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+            return
+        if self.changed:
+            # Until the last rename, the marker names no build: an interrupted commit can only
+            # lead the next build to start from scratch, never to trust a half-updated folder.
+            self._write_marker(self.final, "")
+            for relative in dict.fromkeys(self.written):
+                target = self.final / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self.root / relative, target)
+            for relative in set(self.previous) - set(self.manifest):
+                _remove(self.final, relative)
+        self._write_marker(self.final, build_id)
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def abort(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+    @staticmethod
+    def _write_marker(folder: Path, build_id: str) -> None:
+        temporary = folder / f"{MARKER}.tmp"
+        temporary.write_text("Dossier écrit par Flash : il est remplacé à chaque construction.\n"
+                             f"build: {build_id}\n", encoding="utf-8")
+        os.replace(temporary, folder / MARKER)
+
+
+def build_id_of(final: Path) -> str | None:
+    """The build the folder holds, as its marker says; None when unknown."""
+    try:
+        text = (final / MARKER).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("build: "):
+            return line[7:].strip() or None
+    return None
+
+
+def content_key(data: bytes) -> str:
+    return "c" + hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def file_key(source: Path) -> str:
+    stat = source.stat()
+    return f"f{source}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _remove(final: Path, relative: str) -> None:
+    """Deletes a file that left the site, and the folders it leaves empty."""
+    target = final / relative
+    target.unlink(missing_ok=True)
+    parent = target.parent
+    while parent != final:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent

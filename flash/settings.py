@@ -17,6 +17,12 @@ class SmtpSettings:
     password_env: str = "FLASH_SMTP_PASSWORD"
     rate: float = 10.0  # messages per second
     timeout: float = 30.0
+    # Temporary failures (4xx, lost connection): tries per recipient, and the first pause,
+    # doubled after each failure up to max_retry_delay.
+    max_attempts: int = 5
+    retry_delay: float = 2.0
+    max_retry_delay: float = 120.0
+    per_connection: int = 100  # messages before reconnecting: relays cap long sessions
 
 
 @dataclass(frozen=True)

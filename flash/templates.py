@@ -10,7 +10,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from flash import urls
+from flash import images, urls
 from flash.typography import NNBSP
 
 
@@ -46,4 +46,5 @@ def make_environment(layouts: Path) -> Environment:
     )
     env.filters.update(month=month, day=day, number=number, plural=plural)
     env.globals["urls"] = urls
+    env.globals["responsive"] = images.responsive  # an image's copies, for <picture>
     return env

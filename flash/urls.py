@@ -54,6 +54,13 @@ def media_url(key: str) -> str:
     return f"{MEDIA}{folder + '/' if folder else ''}{stem}{path.suffix.lower()}"
 
 
+def media_variant_url(key: str, tag: str, width: int, extension: str) -> str:
+    """Public URL of a resized copy of an image. `tag` hashes the image's content and the
+    encoding recipe, so the file at this URL never changes and may be cached forever."""
+    stem = slugify(PurePosixPath(key).stem) or "image"
+    return f"{MEDIA}{stem}-{width}.{tag}.{extension}"
+
+
 def output_path(url: str) -> str:
     """Relative file path a URL is served from ("/a/" -> "a/index.html")."""
     path = url.lstrip("/")

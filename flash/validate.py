@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image as PILImage
-from PIL import UnidentifiedImageError
-
-from flash import colours, markdown, urls
+from flash import colours, images, markdown, parse, urls
 from flash.diagnostics import Collector, did_you_mean, suggestion
 from flash.model import Article, Corpus, Image, Issue, Link, Organisation, Theme, attach
-from flash.sources import SourceError, Yaml, parse_yaml, read_text, split_front_matter
+from flash.sources import SourceError, Yaml, parse_yaml, read_text
 from flash.typography import french
 
 ARTICLE_KEYS = {"title", "organisation", "themes", "location", "summary", "image", "links",
@@ -35,17 +33,30 @@ TYPE_NAMES = {str: "un texte", int: "un nombre entier", bool: "true ou false", l
 class Context:
     root: Path
     report: Collector
-    images: dict[Path, tuple[int, int] | None]
+    images: dict[Path, images.Info | str]  # inspected image files, or why they are refused
+    image_cache: Path | None = None
+    # Files parsed ahead (in worker processes, or taken from the build cache): see flash.parse.
+    prepared: dict[Path, parse.Parsed] = field(default_factory=dict)
+    # `flash serve`: each article as the previous build checked it, reused when nothing it was
+    # made from changed (see _article)
+    reuse: dict[Path, tuple] | None = None
 
 
-def load_corpus(source: Path, *, drafts: bool = False, report: Collector | None = None
+# (files, content root) -> their parsed form; the build gives one that caches and parallelises
+Prepare = Callable[[list[Path], Path], dict[Path, parse.Parsed]]
+
+
+def load_corpus(source: Path, *, drafts: bool = False, report: Collector | None = None,
+                prepare: Prepare | None = None, reuse: dict[Path, tuple] | None = None
                 ) -> tuple[Corpus | None, Collector]:
     """Reads and checks the whole content folder. The corpus is None when any error is found."""
     report = report or Collector(source)
     if not source.is_dir():
         report.error(source, None, "dossier de contenu introuvable")
         return None, report
-    ctx = Context(source.resolve(), report, {})
+    ctx = Context(source.resolve(), report, {}, images.cache_root(source), reuse=reuse)
+    if prepare is not None:
+        ctx.prepared = prepare(content_files(source), ctx.root)
     organisations = _load_organisations(ctx, source / "organisations.yaml")
     themes = _load_themes(ctx, source / "themes.yaml")
     issues = _load_issues(ctx, source, organisations, themes, drafts)
@@ -58,6 +69,22 @@ def load_corpus(source: Path, *, drafts: bool = False, report: Collector | None 
         themes=tuple(sorted(themes.values(), key=lambda t: t.label.casefold())),
     )
     return corpus, report
+
+
+def content_files(source: Path) -> list[Path]:
+    """Every issue.yaml and article file: the files flash.parse can handle ahead."""
+    found: list[Path] = []
+    for folder in _issue_folders(source):
+        found.append(folder / "issue.yaml")
+        found.extend(sorted(p for p in folder.glob("*.md") if not p.name.startswith((".", "_"))))
+    return found
+
+
+def parse_resolvers(root: Path, image_cache: Path | None) -> parse.ResolverFactory:
+    """Image resolvers for files parsed apart (another process): they report into a private
+    collector, since the build replays every image reference through its own resolver."""
+    ctx = Context(root, Collector(root), {}, image_cache)
+    return lambda path, base, offset: _image_resolver(ctx, path, base, offset)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -128,13 +155,29 @@ def _resolve_file(ctx: Context, base: Path, src: str) -> tuple[Path | None, str 
         return None, f"« {src} » n’est pas une image (formats acceptés : JPEG, PNG, WebP, GIF)"
     if target not in ctx.images:
         try:
-            with PILImage.open(target) as img:
-                ctx.images[target] = img.size
-        except (UnidentifiedImageError, OSError, PILImage.DecompressionBombError):
-            ctx.images[target] = None
-    if ctx.images[target] is None:
-        return None, f"« {src} » est illisible ou n’est pas une image"
+            ctx.images[target] = images.inspect(target, ctx.image_cache)
+        except images.ImageProblem as problem:
+            ctx.images[target] = str(problem)
+    info = ctx.images[target]
+    if isinstance(info, str):
+        return None, french(f"image « {src} » refusée : {info}")
     return target, None
+
+
+def _image_warnings(ctx: Context, path: Path, line: int | None, src: str, target: Path) -> None:
+    info = ctx.images[target]
+    if isinstance(info, images.Info) and info.animated:
+        ctx.report.warning(path, line, french(
+            f"l’image « {src} » est animée : seule sa première image sera publiée (le site et "
+            "l’e-mail n’affichent pas d’animation)"))
+
+
+def _model_image(ctx: Context, target: Path, alt: str, credit: str | None) -> Image:
+    info = ctx.images[target]
+    assert isinstance(info, images.Info)
+    return Image(source=target, key=target.relative_to(ctx.root).as_posix(), alt=alt,
+                 credit=credit, width=info.width, height=info.height, digest=info.digest,
+                 transparent=info.transparent)
 
 
 def _image(ctx: Context, path: Path, doc: Yaml, key: str, *, alt_default: str | None = None,
@@ -167,10 +210,9 @@ def _image(ctx: Context, path: Path, doc: Yaml, key: str, *, alt_default: str | 
         ctx.report.error(path, doc.line(*where, key, "src"), problem)
         return None
     assert target is not None
-    width, height = ctx.images[target] or (0, 0)
-    return Image(source=target, key=target.relative_to(ctx.root).as_posix(),
-                 alt=french(alt if alt is not None else (alt_default or "")),
-                 credit=french(credit) if credit else None, width=width, height=height)
+    _image_warnings(ctx, path, doc.line(*where, key, "src"), src, target)
+    return _model_image(ctx, target, french(alt if alt is not None else (alt_default or "")),
+                        french(credit) if credit else None)
 
 
 def _mapping_file(ctx: Context, path: Path, what: str) -> tuple[Yaml | None, dict]:
@@ -297,7 +339,8 @@ def _load_issue(ctx: Context, folder: Path, organisations: dict[str, Organisatio
                 ) -> tuple[int | None, int, Issue | None]:
     """The issue's number and its line (for duplicate checks), and the issue if valid."""
     path = folder / "issue.yaml"
-    doc = _read_yaml(ctx, path)
+    parsed = ctx.prepared.get(path)
+    doc = _read_yaml(ctx, path) if parsed is None else _parsed_yaml(ctx, path, parsed)
     if doc is not None and not isinstance(doc.data, dict):
         ctx.report.error(path, 1, "issue.yaml doit contenir des clés (number, date…)")
         doc = None
@@ -318,21 +361,42 @@ def _load_issue(ctx: Context, folder: Path, organisations: dict[str, Organisatio
         return number, doc.line("number"), None
     if not articles:
         ctx.report.warning(path, None, "ce numéro n’a aucun article publié")
-    intro_html = markdown.render(intro, _image_resolver(ctx, path, folder, doc.line("intro"))
-                                 ).html if intro else ""
+    intro_html = _intro_html(ctx, path, folder, doc, intro, parsed)
     issue = Issue(number=number, date=date, title=french(title), intro_html=intro_html,
                   preheader=french(preheader) if preheader else None, cover=cover, folder=folder)
     return number, doc.line("number"), attach(issue, articles)
 
 
+def _parsed_yaml(ctx: Context, path: Path, parsed: parse.Parsed) -> Yaml | None:
+    if parsed.error is not None:
+        ctx.report.error(path, *parsed.error)
+        return None
+    for key, line in parsed.duplicates:
+        ctx.report.error(path, line, f"la clé « {key} » est écrite deux fois")
+    return parsed.front
+
+
+def _intro_html(ctx: Context, path: Path, folder: Path, doc: Yaml, intro: str,
+                parsed: parse.Parsed | None) -> str:
+    if not intro:
+        return ""
+    resolve = _image_resolver(ctx, path, folder, doc.line("intro"))
+    if parsed is not None and parsed.rendered is not None:
+        for src, line in parsed.image_refs:
+            resolve(src, line)
+        return parsed.rendered.html
+    return markdown.render(intro, resolve).html
+
+
 def _image_resolver(ctx: Context, path: Path, base: Path, offset: int = 0):
-    def resolve(src: str, line: int) -> str | None:
+    def resolve(src: str, line: int) -> images.BodyPicture | None:
         target, problem = _resolve_file(ctx, base, src)
         if problem:
             ctx.report.error(path, line + offset, problem)
             return None
         assert target is not None
-        return urls.media_url(target.relative_to(ctx.root).as_posix())
+        _image_warnings(ctx, path, line + offset, src, target)
+        return images.BodyPicture(_model_image(ctx, target, "", None))
     return resolve
 
 
@@ -343,7 +407,7 @@ def _load_articles(ctx: Context, folder: Path, organisations: dict[str, Organisa
     slugs: dict[str, Path] = {}
     failed = False
     for position, path in enumerate(files, 1):
-        article = _load_article(ctx, path, organisations, themes, position)
+        article = _article(ctx, path, organisations, themes, position)
         if article is None:
             failed = True
             continue
@@ -361,19 +425,52 @@ def _load_articles(ctx: Context, folder: Path, organisations: dict[str, Organisa
     return [a for _, a in sorted(articles, key=lambda pair: pair[0])]
 
 
+def _article(ctx: Context, path: Path, organisations: dict[str, Organisation],
+             themes: dict[str, Theme], position: int) -> Article | None:
+    """_load_article, or the article the previous build made from the same parsed file, the
+    same registries and the same image files, with the same diagnostics."""
+    parsed = ctx.prepared.get(path)
+    if ctx.reuse is None or parsed is None:
+        return _load_article(ctx, path, organisations, themes, position)
+    entry = ctx.reuse.get(path)
+    if (entry is not None and entry[0] is parsed and entry[1] == position
+            and entry[2] == organisations and entry[3] == themes
+            and parse.unchanged(entry[6])):
+        ctx.report.items.extend(entry[5])
+        return entry[4]
+    before = len(ctx.report.items)
+    article = _load_article(ctx, path, organisations, themes, position)
+    shown = (article.image, *article.images) if article is not None else ()
+    ctx.reuse[path] = (parsed, position, organisations, themes, article,
+                       ctx.report.items[before:], parse.stats(i.source for i in shown if i))
+    return article
+
+
 def _load_article(ctx: Context, path: Path, organisations: dict[str, Organisation],
                   themes: dict[str, Theme], position: int) -> Article | None:
     errors_before = len(ctx.report.errors)
-    try:
-        document = split_front_matter(read_text(path))
-        doc, duplicates = parse_yaml(document.front, document.front_line)
-    except SourceError as exc:
-        ctx.report.error(path, exc.line, exc.message)
+    parsed = ctx.prepared.get(path)
+    if parsed is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            ctx.report.error(path, None, f"lecture impossible ({exc.strerror})")
+            return None
+        # Parsed here, its images are checked (and reported) as the Markdown is rendered.
+        parsed = parse.parse_article(path, raw, lambda p, base, offset:
+                                     _image_resolver(ctx, p, base, offset))
+    else:
+        for src, line in parsed.image_refs:
+            _image_resolver(ctx, path, path.parent)(src, line)
+    if parsed.error is not None:
+        ctx.report.error(path, *parsed.error)
         return None
-    for key, line in duplicates:
+    doc = parsed.front
+    assert doc is not None
+    for key, line in parsed.duplicates:
         ctx.report.error(path, line, f"la clé « {key} » est écrite deux fois")
     if not isinstance(doc.data, dict):
-        ctx.report.error(path, document.front_line,
+        ctx.report.error(path, parsed.front_line,
                          "l’en-tête doit contenir des clés (title, organisation…)")
         return None
     data = doc.data
@@ -387,21 +484,18 @@ def _load_article(ctx: Context, path: Path, organisations: dict[str, Organisatio
     draft = _typed(ctx, path, doc, "draft", bool) or False
     image = _image(ctx, path, doc, "image")
     links = _links(ctx, path, doc)
-    if not document.body.strip():
-        ctx.report.error(path, document.body_line - 1, "l’article est vide : écrivez son texte "
+    if parsed.empty or parsed.rendered is None:
+        ctx.report.error(path, parsed.body_line - 1, "l’article est vide : écrivez son texte "
                          "sous la ligne « --- »")
         return None
-    rendered = markdown.render(
-        document.body, _image_resolver(ctx, path, path.parent), document.body_line)
+    rendered = parsed.rendered
     if not summary:
         ctx.report.warning(path, doc.line(), "pas de résumé (summary) : il sert dans les listes, "
                            "les flux et l’e-mail ; le début du texte sera utilisé")
     if len(ctx.report.errors) > errors_before or title is None or organisation is None:
         return None
-    body_images = tuple(
-        Image(source=p, key=p.relative_to(ctx.root).as_posix(), alt="",
-              width=(ctx.images.get(p) or (0, 0))[0], height=(ctx.images.get(p) or (0, 0))[1])
-        for p in ((path.parent / src).resolve() for src in rendered.images))
+    body_images = tuple(_model_image(ctx, (path.parent / src).resolve(), "", None)
+                        for src in rendered.images)
     return Article(
         slug=urls.article_slug(path.stem), title=french(title), organisation=organisation,
         themes=article_themes, location=french(location) if location else None,

@@ -1,0 +1,463 @@
+"""Flash, Hugo and Pelican side by side on the same generated corpus.
+
+    python bench/build_bench.py [--sizes 200x6,1000x6] [--runs 3] [--no-install]
+
+For each size, the seeded corpus of bench/corpus.py is converted into a Hugo site (one content
+file per article, taxonomies for organisations and themes, one section per issue) and a Pelican
+site (category = issue, author = organisation, tags = themes). Each generator then builds its
+site from scratch in a fresh process; the script prints wall time, peak memory (the sum of the
+resident memory of the process tree, sampled, and the largest single process from wait4), the
+number of HTML pages per family, and the ratios. Flash's warm builds (nothing changed, one
+article edited) and its search indexing are reported on their own lines.
+
+Hugo comes from Debian (`apt-get install hugo`); Pelican is installed into bench/.venv-pelican.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import venv
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from corpus import ORGANISATIONS, THEMES, generate  # noqa: E402
+
+PELICAN_VENV = HERE / ".venv-pelican"
+PELICAN_REQUIREMENTS = ["pelican==4.12.0", "markdown==3.11.3"]
+FLASH = Path(sys.executable).with_name("flash")
+BASE_URL = "https://flash.example.org"
+
+
+# --- tools -----------------------------------------------------------------------------------
+
+def ensure_hugo(install: bool) -> str:
+    found = shutil.which("hugo")
+    if found or not install:
+        if not found:
+            sys.exit("hugo introuvable : installez le paquet Debian « hugo »")
+        return found
+    prefix = [] if os.geteuid() == 0 else ["sudo"]
+    print("Installation de Hugo (apt-get install hugo)…", flush=True)
+    subprocess.run([*prefix, "apt-get", "install", "-y", "hugo"], check=True,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+                   stdout=subprocess.DEVNULL)
+    found = shutil.which("hugo")
+    if not found:
+        sys.exit("hugo introuvable après l’installation")
+    return found
+
+
+def ensure_pelican(install: bool) -> Path:
+    pelican = PELICAN_VENV / "bin" / "pelican"
+    if pelican.exists() or not install:
+        if not pelican.exists():
+            sys.exit(f"Pelican introuvable dans {PELICAN_VENV}")
+        return pelican
+    print(f"Installation de Pelican dans {PELICAN_VENV}…", flush=True)
+    venv.EnvBuilder(with_pip=True, clear=True).create(PELICAN_VENV)
+    subprocess.run([str(PELICAN_VENV / "bin" / "pip"), "install", "-q",
+                    *PELICAN_REQUIREMENTS], check=True)
+    return pelican
+
+
+def version(command: list[str]) -> str:
+    result = subprocess.run(command, capture_output=True, text=True)
+    return (result.stdout or result.stderr).strip().splitlines()[0]
+
+
+# --- corpus conversion -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SourceArticle:
+    number: int
+    date: str  # "YYYY-MM"
+    slug: str
+    weight: int
+    front: dict
+    body: str
+
+
+def read_corpus(root: Path) -> tuple[list[dict], list[SourceArticle]]:
+    issues: list[dict] = []
+    articles: list[SourceArticle] = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        issue = yaml.safe_load((folder / "issue.yaml").read_text(encoding="utf-8"))
+        issues.append(issue)
+        for position, path in enumerate(sorted(folder.glob("*.md")), 1):
+            _, front, body = path.read_text(encoding="utf-8").split("---\n", 2)
+            slug = path.stem.split("-", 1)[1]
+            articles.append(SourceArticle(issue["number"], issue["date"], slug, position,
+                                          yaml.safe_load(front), body.lstrip("\n")))
+    return issues, articles
+
+
+HUGO_CONFIG = f"""baseURL = "{BASE_URL}/"
+languageCode = "fr"
+defaultContentLanguage = "fr"
+title = "Flash initiatives locales"
+paginate = 20
+disableKinds = []
+
+[taxonomies]
+organisation = "organisations"
+theme = "themes"
+
+[markup.goldmark.renderer]
+unsafe = true
+"""
+
+# Layouts of the Hugo site: the same pages as Flash's, written the Hugo way.
+HUGO_LAYOUTS = HERE / "hugo-layouts"
+
+PELICAN_CONFIG = """AUTHOR = "Flash"
+SITENAME = "Flash initiatives locales"
+SITEURL = ""
+PATH = "content"
+TIMEZONE = "Europe/Paris"
+DEFAULT_LANG = "fr"
+DEFAULT_PAGINATION = 20
+LOAD_CONTENT_CACHE = False
+ARTICLE_URL = "numeros/{category}/{slug}/"
+ARTICLE_SAVE_AS = "numeros/{category}/{slug}/index.html"
+CATEGORY_URL = "numeros/{slug}/"
+CATEGORY_SAVE_AS = "numeros/{slug}/index.html"
+CATEGORIES_SAVE_AS = "numeros/index.html"
+AUTHOR_URL = "organisations/{slug}/"
+AUTHOR_SAVE_AS = "organisations/{slug}/index.html"
+AUTHORS_SAVE_AS = "organisations/index.html"
+TAG_URL = "themes/{slug}/"
+TAG_SAVE_AS = "themes/{slug}/index.html"
+TAGS_SAVE_AS = "themes/index.html"
+PAGINATION_PATTERNS = (
+    (1, "{url}", "{save_as}"),
+    (2, "{base_name}/page/{number}/", "{base_name}/page/{number}/index.html"),
+)
+FEED_ALL_ATOM = "feed.xml"
+CATEGORY_FEED_ATOM = None
+AUTHOR_FEED_ATOM = "organisations/{slug}/feed.xml"
+AUTHOR_FEED_RSS = None
+TAG_FEED_ATOM = "themes/{slug}/feed.xml"
+TRANSLATION_FEED_ATOM = None
+"""
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_hugo(site: Path, issues: list[dict], articles: list[SourceArticle]) -> None:
+    if site.exists():
+        shutil.rmtree(site)
+    (site / "content" / "numeros").mkdir(parents=True)
+    (site / "hugo.toml").write_text(HUGO_CONFIG, encoding="utf-8")
+    shutil.copytree(HUGO_LAYOUTS, site / "layouts")
+    (site / "static").mkdir()
+    shutil.copy(REPO / "assets" / "flash.css", site / "static" / "flash.css")
+    content = site / "content"
+    (content / "_index.md").write_text("---\ntitle: Accueil\n---\n", encoding="utf-8")
+    (content / "numeros" / "_index.md").write_text("---\ntitle: Tous les numéros\n---\n",
+                                                   encoding="utf-8")
+    for slug, (name, _) in ORGANISATIONS.items():
+        folder = content / "organisations" / slug
+        folder.mkdir(parents=True)
+        (folder / "_index.md").write_text(f"---\ntitle: {_quoted(name)}\n---\n", encoding="utf-8")
+    for slug, label in THEMES.items():
+        folder = content / "themes" / slug
+        folder.mkdir(parents=True)
+        (folder / "_index.md").write_text(f"---\ntitle: {_quoted(label)}\n---\n",
+                                          encoding="utf-8")
+    for issue in issues:
+        folder = content / "numeros" / str(issue["number"])
+        folder.mkdir()
+        (folder / "_index.md").write_text(
+            f"---\ntitle: \"N°{issue['number']}\"\ndate: {issue['date']}-01\n"
+            f"number: {issue['number']}\n---\n\n{issue['intro']}\n", encoding="utf-8")
+    for a in articles:
+        front = a.front
+        lines = ["---", f"title: {_quoted(front['title'])}", f"date: {a.date}-01",
+                 f"weight: {a.weight}", f"slug: {a.slug}",
+                 f"organisations: [{_quoted(ORGANISATIONS[front['organisation']][0])}]",
+                 "themes: [" + ", ".join(_quoted(THEMES[t]) for t in front["themes"]) + "]",
+                 f"location: {_quoted(front['location'])}",
+                 f"summary: {_quoted(front['summary'])}"]
+        if front.get("links"):
+            lines.append("links:")
+            for link in front["links"]:
+                lines += [f"  - label: {_quoted(link['label'])}", f"    url: {link['url']}"]
+        lines.append("---")
+        (content / "numeros" / str(a.number) / f"{a.slug}.md").write_text(
+            "\n".join(lines) + "\n\n" + a.body, encoding="utf-8")
+
+
+def write_pelican(site: Path, articles: list[SourceArticle]) -> None:
+    if site.exists():
+        shutil.rmtree(site)
+    (site / "content").mkdir(parents=True)
+    (site / "pelicanconf.py").write_text(PELICAN_CONFIG, encoding="utf-8")
+    for a in articles:
+        front = a.front
+        folder = site / "content" / str(a.number)
+        folder.mkdir(exist_ok=True)
+        header = [f"Title: {front['title']}", f"Date: {a.date}-01 08:00",
+                  f"Category: {a.number}", f"Author: {ORGANISATIONS[front['organisation']][0]}",
+                  "Tags: " + ", ".join(THEMES[t] for t in front["themes"]),
+                  f"Summary: {front['summary']}", f"Slug: {a.slug}",
+                  f"Location: {front['location']}"]
+        (folder / f"{a.slug}.md").write_text("\n".join(header) + "\n\n" + a.body,
+                                             encoding="utf-8")
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float  # user + system, the process and all its children
+    memory_mb: float  # peak of the summed proportional memory (PSS) of the process tree
+    max_rss_mb: float  # largest single process, from the kernel (wait4)
+    output: str
+
+
+def _tree_pss(pid: int) -> int:
+    """Kilobytes of memory of `pid` and all its descendants, pages shared between them (fork)
+    counted once: the sum of their PSS."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/smaps_rollup", encoding="ascii", errors="replace") as f:
+                for text in f:
+                    if text.startswith("Pss:"):
+                        total += int(text.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as children:
+                    pending.extend(int(c) for c in children.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def measure(command: list[str], cwd: Path | None = None) -> Run:
+    """Runs `command` in a fresh process; its memory is sampled every 5 ms."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               env={**os.environ, "COLUMNS": "200"})
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_pss(process.pid))
+            done.wait(0.005)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = process.stdout.read().decode("utf-8", "replace") if process.stdout else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        print(output)
+        sys.exit(f"échec : {' '.join(command)}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, peak / 1024, usage.ru_maxrss / 1024,
+               output)
+
+
+def median_run(runs: list[Run]) -> Run:
+    ordered = sorted(runs, key=lambda r: r.wall)
+    middle = ordered[len(ordered) // 2]
+    return Run(middle.wall, statistics.median(r.cpu for r in runs),
+               max(r.memory_mb for r in runs), max(r.max_rss_mb for r in runs), middle.output)
+
+
+FAMILIES = [
+    ("articles", re.compile(r"^numeros/[^/]+/[^/]+/index\.html$")),
+    ("numéros", re.compile(r"^numeros/[^/]+/index\.html$")),
+    ("organisations", re.compile(r"^organisations/[^/]+/(page/\d+/)?index\.html$")),
+    ("thèmes", re.compile(r"^themes/[^/]+/(page/\d+/)?index\.html$")),
+]
+
+
+def count_pages(root: Path) -> Counter:
+    counts: Counter = Counter()
+    for path in root.rglob("*.html"):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith("numeros/page/"):
+            counts["autres"] += 1
+            continue
+        family = next((name for name, pattern in FAMILIES if pattern.match(relative)), "autres")
+        counts[family] += 1
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+# --- the benchmark ---------------------------------------------------------------------------
+
+def machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    memory = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    return (f"{os.cpu_count()} cœurs ({model}), {memory / 1024 / 1024:.1f} Go de mémoire, "
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+
+
+def edit_one_article(source: Path) -> Path:
+    article = sorted(sorted(p for p in source.iterdir() if p.is_dir())[-1].glob("*.md"))[0]
+    text = article.read_text(encoding="utf-8")
+    article.write_text(text.rstrip("\n") + "\n\nUne phrase ajoutée pour le banc d’essai.\n",
+                       encoding="utf-8")
+    return article
+
+
+STAGE = re.compile(r"^\s{2}(\S.*?)\s{2,}([\d.]+) ms$", re.M)
+
+
+def stages(output: str) -> dict[str, float]:
+    return {name: float(ms) / 1000 for name, ms in STAGE.findall(output)}
+
+
+def rendered(output: str) -> str:
+    found = re.search(r"(\d+) pages? rendues?|aucune page rendue", output)
+    return found.group(0) if found else "?"
+
+
+def serve_rebuilds(source: Path, output: Path, edits: int = 5) -> list[tuple[float, int]]:
+    """What `flash serve` does after each edit: an incremental build in a warm process."""
+    from flash.build import build
+    from flash.cache import BuildCache
+    from flash.settings import Settings
+
+    settings = Settings(base_url="http://127.0.0.1:8000", root=source.parent)
+    cache = BuildCache(source, keep_parsed_in_memory=True)
+    build(source, output, settings, drafts=True, search_on=False, cache=cache)
+    results = []
+    for _ in range(edits):
+        edit_one_article(source)
+        start = time.perf_counter()
+        report = build(source, output, settings, drafts=True, search_on=False, cache=cache)
+        results.append((time.perf_counter() - start, len(report.rendered)))
+    return results
+
+
+def line(name: str, run: Run, pages: Counter | None = None) -> str:
+    families = ""
+    if pages is not None:
+        families = "  " + ", ".join(f"{pages[f]} {f}" for f, _ in FAMILIES) + \
+                   f", {pages['total']} pages HTML"
+    return (f"  {name:<26} {run.wall:6.2f} s  (CPU {run.cpu:5.2f} s)  "
+            f"mémoire {run.memory_mb:5.0f} Mo (plus gros processus {run.max_rss_mb:4.0f} Mo)"
+            f"{families}")
+
+
+def bench_size(issues: int, per_issue: int, runs: int, hugo: str, pelican: Path) -> None:
+    work = HERE / "out" / f"{issues}x{per_issue}"
+    source = work / "flash" / "issues"
+    generate(source, issues, per_issue, seed=1)
+    source_issues, articles = read_corpus(source)
+    write_hugo(work / "hugo", source_issues, articles)
+    write_pelican(work / "pelican", articles)
+    (work / "flash" / "pyproject.toml").write_text(
+        f'[tool.flash]\nbase_url = "{BASE_URL}"\n', encoding="utf-8")
+    flash_out = work / "flash" / "_site"
+    flash_cache = work / "flash" / ".flash-cache"
+    hugo_out = work / "hugo" / "public"
+    pelican_out = work / "pelican" / "output"
+    build_command = [str(FLASH), "build", "-s", str(source), "-o", str(flash_out), "--profile"]
+    print(f"\n{issues} numéros × {per_issue} articles = {len(articles)} articles "
+          f"({runs} passes alternées, médiane)", flush=True)
+
+    def flash_cold() -> Run:
+        shutil.rmtree(flash_out, ignore_errors=True)
+        shutil.rmtree(flash_cache, ignore_errors=True)
+        return measure([*build_command, "--no-search", "--no-emails"])
+
+    def hugo_cold() -> Run:
+        shutil.rmtree(hugo_out, ignore_errors=True)
+        shutil.rmtree(work / "hugo" / "resources", ignore_errors=True)
+        return measure([hugo, "--quiet", "-s", str(work / "hugo"), "-d", str(hugo_out)])
+
+    def pelican_cold() -> Run:
+        shutil.rmtree(pelican_out, ignore_errors=True)
+        return measure([str(pelican), "-q", "-s", "pelicanconf.py", "-o", "output", "content"],
+                       cwd=work / "pelican")
+
+    results: dict[str, list[Run]] = {"Flash": [], "Hugo": [], "Pelican": []}
+    for _ in range(runs):  # interleaved, so that a slow moment of the machine hits all three
+        results["Flash"].append(flash_cold())
+        results["Hugo"].append(hugo_cold())
+        results["Pelican"].append(pelican_cold())
+    flash, hugo_run, pelican_run = (median_run(results[k]) for k in ("Flash", "Hugo", "Pelican"))
+    print(line("Flash, à froid", flash, count_pages(flash_out)))
+    print(line("Hugo", hugo_run, count_pages(hugo_out)))
+    print(line("Pelican", pelican_run, count_pages(pelican_out)))
+    print(f"  Flash / Hugo = {flash.wall / hugo_run.wall:.2f} (objectif ≤ 1,0) ; "
+          f"Pelican / Flash = {pelican_run.wall / flash.wall:.1f} (objectif ≥ 4) ; "
+          f"mémoire de Flash {flash.memory_mb:.0f} Mo (objectif ≤ 250 Mo)")
+    print("  étapes de Flash : " + ", ".join(f"{name} {seconds:.2f} s"
+                                             for name, seconds in stages(flash.output).items()
+                                             if seconds >= 0.005))
+    shutil.rmtree(flash_out, ignore_errors=True)
+    shutil.rmtree(flash_cache, ignore_errors=True)
+    full = measure(build_command)
+    timed = stages(full.output)
+    print(line("Flash complet, à froid", full) + "  (avec e-mails et recherche)")
+    print(f"    dont e-mails des {issues} numéros : {timed.get('e-mails', 0):.2f} s ; "
+          f"recherche (Pagefind, étape séparée) : {timed.get('index de recherche', 0):.2f} s")
+    time.sleep(2.1)  # files older than the clock's tick: the build may trust their dates
+    unchanged = measure(build_command)
+    print(line("Flash, rien de changé", unchanged) + f"  ({rendered(unchanged.output)})")
+    edit_one_article(source)
+    edited = measure(build_command)
+    print(line("Flash, 1 article modifié", edited) + f"  ({rendered(edited.output)})")
+    rebuilds = serve_rebuilds(source, work / "flash" / "_apercu")
+    times = sorted(seconds for seconds, _ in rebuilds)
+    median = statistics.median(times)
+    print(f"  flash serve, 1 article modifié : reconstruction {median * 1000:.0f} ms"
+          f" (médiane de {len(times)}, de {times[0] * 1000:.0f} à {times[-1] * 1000:.0f} ms), "
+          f"{rebuilds[-1][1]} fichiers rendus")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="200x6,1000x6",
+                        help="tailles N×K séparées par des virgules (défaut : 200x6,1000x6)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-install", action="store_true",
+                        help="ne pas installer Hugo ni Pelican s’ils manquent")
+    args = parser.parse_args()
+    hugo = ensure_hugo(not args.no_install)
+    pelican = ensure_pelican(not args.no_install)
+    print(f"Machine : {machine()}")
+    print(f"Flash {version([str(FLASH), '--version'])} ; {version([hugo, 'version'])} ; "
+          f"{version([str(pelican), '--version'])}")
+    for size in args.sizes.split(","):
+        issues, per_issue = (int(n) for n in size.lower().split("x"))
+        bench_size(issues, per_issue, args.runs, hugo, pelican)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,365 @@
+"""The build cache, in .flash-cache/ beside the content folder (git ignores it).
+
+- Parsed files (flash.parse), keyed by the hash of each file's bytes: a build skips YAML and
+  Markdown for every file that did not change.
+- The manifest of each output folder (flash.output): which key produced each file of the site
+  online, so that the next build produces only what changed.
+- Fingerprints: one digest per model object and per page, from everything a template can see.
+
+Everything is also keyed by a digest of Flash's own code and of the installed packages: a cache
+written by another version is ignored, never trusted. Deleting the folder is always safe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+import time
+from dataclasses import fields, is_dataclass
+from functools import lru_cache
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any
+
+from flash.model import Article, Image, Issue, Link, Organisation, Theme
+from flash.output import build_id_of
+from flash.parallel import fork_map
+
+if TYPE_CHECKING:
+    from flash.parse import Parsed
+
+CACHE_DIR = ".flash-cache"
+FORMAT = 1
+PACKAGE = Path(__file__).resolve().parent
+
+
+def cache_dir(source: Path) -> Path:
+    return source.resolve().parent / CACHE_DIR
+
+
+def _digest(*parts: str | bytes) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        h.update(b"%d:" % len(data))
+        h.update(data)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """Flash's source files, Python's version and the installed distributions' names."""
+    parts: list[str | bytes] = [sys.version, str(FORMAT)]
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts += [path.relative_to(PACKAGE).as_posix(), path.read_bytes()]
+    for folder in {Path(p) for p in sys.path if p.endswith("site-packages")}:
+        try:
+            parts += sorted(n for n in os.listdir(folder) if n.endswith(".dist-info"))
+        except OSError:
+            continue
+    return _digest(*parts)
+
+
+def folder_digest(folder: Path) -> str:
+    """Every file of a folder (the layouts): any change there may change any page."""
+    parts: list[str | bytes] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        parts += [path.relative_to(folder).as_posix(), path.read_bytes()]
+    return _digest(*parts)
+
+
+# A file modified less than this long ago may be modified again without its modification time
+# changing (the clock ticks every few ms): its stat is not trusted to tell it was untouched.
+RACY_NS = 2_000_000_000
+
+
+def settled(mtime_ns: int) -> bool:
+    return mtime_ns < time.time_ns() - RACY_NS
+
+
+def tree_stamp(folders: list[Path], extra: str) -> tuple[str, bool]:
+    """Name, size, modification time and inode of every file under `folders`, with `extra`:
+    equal stamps mean nothing was edited, as far as the file system can tell (as for git).
+    Also tells whether every file is settled (see RACY_NS): only then may the stamp be trusted."""
+    h = hashlib.blake2b(extra.encode(), digest_size=16)
+    newest = 0
+    pending = [str(folder) for folder in folders]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            h.update(b"missing:" + folder.encode())
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=True):
+                pending.append(entry.path)
+                continue
+            try:
+                stat = entry.stat()
+            except OSError:
+                continue
+            h.update(b"%s:%d:%d:%d;" % (entry.path.encode("utf-8", "surrogateescape"),
+                                        stat.st_size, stat.st_mtime_ns, stat.st_ino))
+            newest = max(newest, stat.st_mtime_ns)
+    return h.hexdigest(), settled(newest)
+
+
+def _load(path: Path | None) -> Any:
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as stream:
+            return pickle.load(stream)
+    except Exception:  # a damaged or foreign cache only makes a slower build
+        return None
+
+
+def _save(path: Path, value: Any) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        with os.fdopen(descriptor, "wb") as stream:
+            pickle.dump(value, stream, protocol=5)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a read-only project still builds, only without cache
+
+
+# --- parsed files ----------------------------------------------------------------------------
+
+class ParseCache:
+    """Parsed content files of one content folder, kept across builds."""
+
+    def __init__(self, source: Path, folder: Path | None):
+        self.source = source
+        self.path = folder / f"parsed-{_digest(str(source.resolve()))}.pickle" if folder else None
+        # relative path -> (hash of the bytes, parsed form, (size, mtime, inode) when read)
+        self.entries: dict[str, tuple[bytes, Parsed, tuple[int, int, int]]] = {}
+        self.loaded = False
+        self.dirty = False
+        self.parsed = 0  # files parsed by the last build (the others came from the cache)
+
+    def _ensure_loaded(self) -> None:
+        if self.loaded:
+            return
+        self.loaded = True
+        stored = _load(self.path)
+        if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == code_digest():
+            self.entries = stored[1]
+
+    def prepare(self, paths: list[Path], root: Path) -> dict[Path, Parsed]:
+        """The parsed form of each readable file: from the cache, else parsed on every core."""
+        from flash import images, validate
+        from flash.parse import parse_file, unchanged
+
+        self._ensure_loaded()
+        found: dict[Path, Parsed] = {}
+        kept: dict[str, tuple[bytes, Parsed, tuple[int, int, int]]] = {}
+        todo: list[tuple[Path, bytes, bytes, str, tuple[int, int, int]]] = []
+        for path in paths:
+            name = path.relative_to(self.source).as_posix()
+            entry = self.entries.get(name)
+            try:
+                stat = os.stat(path)
+                seen = ((stat.st_size, stat.st_mtime_ns, stat.st_ino)
+                        if settled(stat.st_mtime_ns) else (-1, -1, -1))
+                if (entry is not None and entry[2] == seen and seen[0] >= 0
+                        and unchanged(entry[1].depends)):
+                    found[path] = entry[1]  # untouched since it was read, as for git
+                    kept[name] = entry
+                    continue
+                raw = path.read_bytes()
+            except OSError:
+                continue  # validation reports it
+            digest = hashlib.blake2b(raw, digest_size=16).digest()
+            if entry is not None and entry[0] == digest and unchanged(entry[1].depends):
+                found[path] = entry[1]
+                kept[name] = (digest, entry[1], seen)
+                self.dirty = True
+            else:
+                todo.append((path, raw, digest, name, seen))
+        if todo:
+            resolvers = validate.parse_resolvers(root, images.cache_root(self.source))
+            results = fork_map(lambda item: parse_file(item[0], item[1], resolvers), todo)
+            for (path, _, digest, name, seen), parsed in zip(todo, results, strict=True):
+                found[path] = parsed
+                kept[name] = (digest, parsed, seen)
+        self.dirty = self.dirty or bool(todo) or len(kept) != len(self.entries)
+        self.entries = kept
+        self.parsed = len(todo)
+        return found
+
+    def save(self) -> None:
+        if self.dirty and self.path is not None:
+            _save(self.path, (code_digest(), self.entries))
+            self.dirty = False
+
+
+# --- manifests of output folders -------------------------------------------------------------
+
+class Manifests:
+    """What each output folder holds, as recorded by the build that wrote it."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+        self.memory: dict[Path, tuple] = {}  # `flash serve` skips reading the file back
+
+    def _path(self, final: Path) -> Path | None:
+        if self.folder is None:
+            return None
+        return self.folder / "outputs" / f"{_digest(str(final.resolve()))}.pickle"
+
+    def _stored(self, final: Path) -> tuple | None:
+        online = build_id_of(final)
+        if online is None:
+            return None
+        stored = self.memory.get(final.resolve()) or _load(self._path(final))
+        if not (isinstance(stored, tuple) and len(stored) == 5 and stored[0] == code_digest()
+                and stored[1] == online):
+            return None
+        self.memory[final.resolve()] = stored
+        return stored
+
+    def load(self, final: Path) -> tuple[dict[str, str], dict] | None:
+        """(file -> key, group -> (key, files)) of the site in `final`, if it is known for sure."""
+        stored = self._stored(final)
+        return (stored[2], stored[3]) if stored else None
+
+    def summary(self, final: Path, stamp: str) -> Any:
+        """What the build that wrote `final` reported, if its sources had this same stamp."""
+        stored = self._stored(final)
+        if stored is None or stored[4] is None or stored[4][0] != stamp:
+            return None
+        return stored[4][1]
+
+    def save(self, final: Path, build_id: str, files: dict[str, str], groups: dict,
+             summary: tuple[str, Any] | None = None) -> None:
+        """`summary`: (stamp of the sources, report) for a build that may be skipped next time."""
+        value = (code_digest(), build_id, files, groups, summary)
+        self.memory[final.resolve()] = value
+        path = self._path(final)
+        if path is not None:
+            _save(path, value)
+
+
+# --- fingerprints ----------------------------------------------------------------------------
+
+MODEL = (Article, Issue, Organisation, Theme, Image, Link)
+# An article's text and what is computed from it (its reading time): see Fingerprints.bodies
+TEXT_FIELDS = ("body_html", "body_text", "words")
+
+
+@lru_cache(maxsize=64)
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
+
+
+class Fingerprints:
+    """Digests of values as templates see them, memoised per model object for one build.
+
+    An article's digest covers its issue's own fields but not the issue's other articles (an
+    issue's digest covers its articles): what a page shows through `article.issue` is covered,
+    without a cycle.
+    """
+
+    def __init__(self, salt: str, *, bodies: bool = True,
+                 texts: dict[int, tuple[str, bytes]] | None = None):
+        self.salt = salt.encode()
+        # digests of article texts, by the identity of the text: kept between builds by
+        # `flash serve`, where an unchanged file keeps the same parsed objects
+        self.texts = texts if texts is not None else {}
+        # False: an article's digest leaves out its text, which callers add where it is shown
+        self.bodies = bodies
+        self._memo: dict[int, tuple[Any, bytes]] = {}
+        self._heads: dict[int, tuple[Any, bytes]] = {}
+
+    def key(self, *values: Any) -> str:
+        flat = repr(tuple(self._flat(value) for value in values))
+        return "p" + hashlib.blake2b(self.salt + flat.encode("utf-8", "surrogatepass"),
+                                     digest_size=16).hexdigest()
+
+    def text(self, article: Article) -> bytes:
+        """Digest of what an article's text shows (see TEXT_FIELDS)."""
+        memo = self.texts.get(id(article.body_html))
+        if memo is not None and memo[0] is article.body_html:
+            return memo[1]
+        digest = self._digest(b"text", tuple(getattr(article, name) for name in TEXT_FIELDS))
+        self.texts[id(article.body_html)] = (article.body_html, digest)
+        return digest
+
+    def _flat(self, value: Any) -> Any:
+        """`value` as nested tuples of plain values, whose repr() is unambiguous; model
+        objects stand as their digest."""
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or kind is float or value is None:
+            return value
+        if kind is tuple or kind is list:
+            return (kind.__name__, *(self._flat(item) for item in value))
+        if kind in MODEL:
+            return self._model(value)
+        if kind is dict:
+            return ("dict", *((self._flat(k), self._flat(v)) for k, v in value.items()))
+        if is_dataclass(value) and not isinstance(value, type):
+            return (kind.__qualname__,
+                    *(self._flat(getattr(value, name)) for name in _field_names(kind)))
+        if isinstance(value, (dt.date, PurePath)):
+            return repr(value)
+        if isinstance(value, (set, frozenset)):
+            return ("set", *sorted(repr(self._flat(item)) for item in value))
+        return ("object", repr(value))
+
+    def _digest(self, label: bytes, flat: Any) -> bytes:
+        return hashlib.blake2b(label + repr(flat).encode("utf-8", "surrogatepass"),
+                               digest_size=16).digest()
+
+    def _model(self, obj: Any) -> bytes:
+        memo = self._memo.get(id(obj))
+        if memo is not None:
+            return memo[1]
+        kind = type(obj)
+        parts = []
+        for name in _field_names(kind):
+            value = getattr(obj, name, None)
+            if kind is Article and name in ("issue", *TEXT_FIELDS):
+                if name == "issue":
+                    parts.append(self._issue_head(value))
+                elif self.bodies:
+                    parts.append(self._flat(value))
+            else:
+                parts.append(self._flat(value))
+        digest = self._digest(kind.__name__.encode(), tuple(parts))
+        self._memo[id(obj)] = (obj, digest)  # holding obj keeps its id from being reused
+        return digest
+
+    def _issue_head(self, issue: Issue | None) -> bytes:
+        if issue is None:
+            return b"-"
+        memo = self._heads.get(id(issue))
+        if memo is not None:
+            return memo[1]
+        digest = self._digest(b"issue-head", tuple(
+            self._flat(getattr(issue, name)) for name in _field_names(Issue) if name != "articles"))
+        self._heads[id(issue)] = (issue, digest)
+        return digest
+
+
+class BuildCache:
+    """Everything a build may reuse; `flash serve` keeps one alive between its builds."""
+
+    def __init__(self, source: Path, enabled: bool = True, *, keep_parsed_in_memory: bool = False):
+        self.folder = cache_dir(source) if enabled else None
+        self.parsed = ParseCache(source, self.folder)
+        self.manifests = Manifests(self.folder)
+        # `flash serve` writes the parsed files once, when it stops, not after every build.
+        self.keep_parsed_in_memory = keep_parsed_in_memory
+        self.environments: dict[str, Any] = {}  # layouts digest -> Jinja environment
+        self.validated: dict[Path, tuple] = {}  # see validate._article
+        self.texts: dict[int, tuple[str, bytes]] = {}  # see Fingerprints.text
+
+    def save(self, final: bool = False) -> None:
+        if final or not self.keep_parsed_in_memory:
+            self.parsed.save()

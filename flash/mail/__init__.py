@@ -1,0 +1,51 @@
+"""The email edition: composing each issue as a message, and mailing it to subscribers."""
+
+from __future__ import annotations
+
+from jinja2 import Environment
+
+from flash import urls
+from flash.mail.compose import compose, published, unsubscribe_mailto
+from flash.mail.unsubscribe import PAGE
+from flash.model import Corpus, Issue
+from flash.output import Staging
+from flash.pages import Page
+from flash.render import SiteView, render_page
+from flash.settings import Settings
+
+
+def write_emails(corpus: Corpus, env: Environment, site: SiteView, settings: Settings,
+                 staging: Staging) -> int:
+    """The build stage: every issue's email files, and the page their unsubscribe link leads
+    to. Returns the number of files written."""
+    written = sum(write_issue_email(issue, env, settings, staging) for issue in corpus.issues)
+    write_unsubscribe_page(env, site, settings, staging)
+    return written + 1
+
+
+def write_issue_email(issue: Issue, env: Environment, settings: Settings, staging: Staging
+                      ) -> int:
+    """numeros/<n>/email.html, email.txt and email.eml, with the generic unsubscribe link."""
+    composed = compose(env, issue, settings)
+    generic = settings.absolute(PAGE)
+    staging.write_text(urls.output_path(urls.email_url(issue.number, "html")),
+                       composed.html_for(generic))
+    staging.write_text(urls.output_path(urls.email_url(issue.number, "txt")),
+                       composed.text_for(generic))
+    staging.write_bytes(urls.output_path(urls.email_url(issue.number, "eml")),
+                        published(composed))
+    return 3
+
+
+def unsubscribe_page(settings: Settings) -> Page:
+    """/desabonnement/: how to unsubscribe, linked from every published email."""
+    return Page(PAGE, "email/unsubscribe.html", "unsubscribe", "Se désabonner",
+                {"mailto": unsubscribe_mailto(settings), "subject": "Désabonnement"},
+                description=f"Comment ne plus recevoir le {settings.title} par e-mail.",
+                in_sitemap=False)
+
+
+def write_unsubscribe_page(env: Environment, site: SiteView, settings: Settings,
+                           staging: Staging) -> None:
+    page = unsubscribe_page(settings)
+    staging.write_text(page.path, render_page(env, page, site))

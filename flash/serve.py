@@ -1,0 +1,292 @@
+"""`flash serve`: a live preview. Watches the content, the layouts, the assets and pyproject.toml,
+rebuilds only what changed (the incremental build, with a cache kept in memory) and reloads the
+pages open in the browser. A content error shows in the browser, naming the file and the line,
+and in the terminal; the server keeps running and recovers as soon as the file is fixed.
+
+The preview is built with drafts and without search indexing, into its own folder
+(.flash-cache/apercu/ by default): it never touches the published site.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from tornado import httpserver, ioloop, netutil, web, websocket
+
+from flash.build import BuildReport, build, project_dir
+from flash.cache import BuildCache, cache_dir, tree_stamp
+from flash.diagnostics import ContentError, Diagnostic
+from flash.output import OutputError
+from flash.settings import Settings, SettingsError, load_settings
+from flash.typography import french
+
+POLL_SECONDS = 0.1
+PREFIX = "/__flash/"
+SCRIPT = f'<script src="{PREFIX}reload.js" defer></script>'
+RELOAD_JS = """(() => {
+  const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host
+    + "/__flash/ws";
+  let wasOpen = false;
+  function connect() {
+    const socket = new WebSocket(url);
+    socket.onopen = () => { if (wasOpen) location.reload(); wasOpen = true; };
+    socket.onmessage = (event) => { if (event.data === "reload") location.reload(); };
+    socket.onclose = () => setTimeout(connect, 500);
+  }
+  connect();
+})();
+"""
+
+
+class ServeError(Exception):
+    pass
+
+
+@dataclass
+class Problem:
+    """Why the preview cannot show the site: shown instead of every page until fixed."""
+
+    title: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    message: str | None = None
+
+
+@dataclass
+class Preview:
+    source: Path
+    output: Path
+    settings: Settings
+    console: Console
+    cache: BuildCache
+    problem: Problem | None = None
+    clients: set[websocket.WebSocketHandler] = field(default_factory=set)
+    stamp: str = ""
+    builds: int = 0
+
+    def watched(self) -> list[Path]:
+        folders = [self.source, project_dir(self.settings, "layouts"),
+                   project_dir(self.settings, "assets")]
+        pyproject = self.settings.root / "pyproject.toml"
+        return [*folders, pyproject] if pyproject.is_file() else folders
+
+    def current_stamp(self) -> str:
+        return tree_stamp(self.watched(), "")[0]
+
+    def rebuild(self) -> BuildReport | None:
+        """One incremental build; problems become the error page instead of an exception."""
+        self.stamp = self.current_stamp()
+        start = time.perf_counter()
+        try:
+            self.settings = _preview_settings(self.source, self.settings)
+            report = build(self.source, self.output, self.settings, drafts=True,
+                           search_on=False, cache=self.cache)
+        except SettingsError as exc:
+            self._fail(Problem("Réglages illisibles (pyproject.toml)", message=str(exc)))
+            return None
+        except ContentError as exc:
+            self._fail(Problem("Le contenu a des erreurs", exc.diagnostics))
+            return None
+        except OutputError as exc:
+            self._fail(Problem("Le site ne peut pas être écrit", message=str(exc)))
+            return None
+        except Exception as exc:  # a layout error must not stop the preview
+            self._fail(Problem("Erreur dans les gabarits (layouts)", message=_describe(exc)))
+            return None
+        seconds = time.perf_counter() - start
+        self.builds += 1
+        recovered = self.problem is not None
+        self.problem = None
+        for d in report.warnings if self.builds == 1 else []:
+            self.console.print(_diagnostic_line(d))
+        rendered = len(report.rendered)
+        what = (f"{rendered} page{'s' if rendered > 1 else ''} rendue{'s' if rendered > 1 else ''}"
+                if rendered else "aucune page à rendre")
+        self.console.print(f"[green]{'Corrigé : site' if recovered else 'Site'} reconstruit[/] "
+                           f"en {seconds * 1000:.0f} ms ({what}).")
+        return report
+
+    def _fail(self, problem: Problem) -> None:
+        self.problem = problem
+        self.console.print(f"[red bold]{escape(problem.title)}[/] : l’aperçu affiche l’erreur "
+                           "jusqu’à sa correction.")
+        for d in problem.diagnostics:
+            self.console.print(_diagnostic_line(d))
+        if problem.message:
+            self.console.print(escape(problem.message))
+
+    def check(self) -> None:
+        """Called every POLL_SECONDS: rebuilds and reloads the browsers when something changed."""
+        if self.current_stamp() == self.stamp:
+            return
+        self.rebuild()
+        for client in list(self.clients):
+            try:
+                client.write_message("reload")
+            except websocket.WebSocketClosedError:
+                self.clients.discard(client)
+
+
+def _preview_settings(source: Path, current: Settings) -> Settings:
+    """Settings read again (pyproject.toml may have changed), pointing at the preview server."""
+    fresh = load_settings(source)
+    return fresh.with_overrides(base_url=current.base_url)
+
+
+def _describe(exc: Exception) -> str:
+    where = ""
+    filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if filename:
+        where = f"{filename}:{line} : " if line else f"{filename} : "
+    return f"{where}{exc}"
+
+
+def _diagnostic_line(d: Diagnostic) -> str:
+    where = f"{d.path}:{d.line}" if d.line else d.path
+    colour = "red" if d.is_error else "yellow"
+    return f"[bold]{escape(where)}[/]: [{colour}]{d.level}[/] : {escape(d.message)}"
+
+
+def error_page(problem: Problem) -> str:
+    items = "".join(
+        f'<li><code>{html.escape(f"{d.path}:{d.line}" if d.line else d.path)}</code> : '
+        f'<span class="{"erreur" if d.is_error else "avertissement"}">{html.escape(d.level)}'
+        f"</span> : {html.escape(french(d.message))}</li>" for d in problem.diagnostics)
+    message = f"<pre>{html.escape(french(problem.message))}</pre>" if problem.message else ""
+    return f"""<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Erreur — aperçu du Flash</title>
+<style>
+body {{ font: 1.05rem/1.5 system-ui, sans-serif; margin: 0; color: #1a1a1a; background: #fff; }}
+main {{ max-width: 52rem; margin: 2rem auto; padding: 0 1.25rem; }}
+h1 {{ color: #a4001d; font-size: 1.6rem; }}
+li {{ margin: .6rem 0; }}
+code, pre {{ font-family: ui-monospace, monospace; background: #f3f3f3; padding: .1rem .3rem; }}
+pre {{ padding: .8rem; white-space: pre-wrap; }}
+.erreur {{ color: #a4001d; font-weight: 700; }}
+.avertissement {{ color: #7a4b00; }}
+</style>
+{SCRIPT}
+</head>
+<body>
+<main>
+<h1>{html.escape(problem.title)}</h1>
+<p>Corrigez le fichier indiqué puis enregistrez-le : la page se rechargera d’elle-même.</p>
+<ul class="diagnostics">{items}</ul>
+{message}
+</main>
+</body>
+</html>
+"""
+
+
+class ReloadScript(web.RequestHandler):
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/javascript; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.write(RELOAD_JS)
+
+
+class ReloadSocket(websocket.WebSocketHandler):
+    def initialize(self, preview: Preview) -> None:
+        self.preview = preview
+
+    def open(self, *args: str, **kwargs: str) -> None:
+        self.preview.clients.add(self)
+
+    def on_close(self) -> None:
+        self.preview.clients.discard(self)
+
+
+class SiteFiles(web.RequestHandler):
+    """The preview folder, with the reload script in every page, or the error page."""
+
+    def initialize(self, preview: Preview) -> None:
+        self.preview = preview
+
+    def get(self, path: str) -> None:
+        self.set_header("Cache-Control", "no-store")
+        root = self.preview.output.resolve()
+        target = (root / path.lstrip("/")).resolve()
+        if target != root and root not in target.parents:
+            raise web.HTTPError(404)
+        if target.is_dir():
+            if path and not path.endswith("/"):
+                self.redirect("/" + path.lstrip("/") + "/")
+                return
+            target = target / "index.html"
+        is_page = target.suffix in (".html", "") and not path.startswith("assets/")
+        if self.preview.problem is not None and is_page:
+            self.set_status(500)
+            self._html(error_page(self.preview.problem))
+            return
+        if not target.is_file():
+            self.set_status(404)
+            missing = root / "404.html"
+            self._html(missing.read_text(encoding="utf-8") if missing.is_file() else
+                       "<!DOCTYPE html><title>Page introuvable</title><h1>Page introuvable</h1>")
+            return
+        data = target.read_bytes()
+        if target.suffix == ".html":
+            self._html(data.decode("utf-8", "replace"))
+            return
+        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if kind.startswith("text/") or kind.endswith(("xml", "json", "javascript")):
+            kind += "; charset=utf-8"
+        self.set_header("Content-Type", kind)
+        self.write(data)
+
+    def _html(self, text: str) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        if SCRIPT not in text:
+            head = text.find("</head>")
+            text = text[:head] + SCRIPT + text[head:] if head >= 0 else text + SCRIPT
+        self.write(text)
+
+
+def application(preview: Preview) -> web.Application:
+    return web.Application([
+        (f"{PREFIX}reload.js", ReloadScript),
+        (f"{PREFIX}ws", ReloadSocket, {"preview": preview}),
+        (r"/(.*)", SiteFiles, {"preview": preview}),
+    ], log_function=lambda handler: None)  # the terminal shows builds, not every request
+
+
+def serve(source: Path, settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
+          output: Path | None = None, console: Console | None = None) -> None:
+    console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+    if not source.is_dir():
+        raise ServeError(f"dossier de contenu introuvable : {source}")
+    output = output or cache_dir(source) / "apercu"
+    try:
+        sockets = netutil.bind_sockets(port, address=host)
+    except OSError as exc:
+        raise ServeError(f"impossible d’écouter sur {host}:{port} ({exc.strerror}) : essayez "
+                         "un autre port avec --port") from exc
+    port = sockets[0].getsockname()[1]
+    url = f"http://{host}:{port}"
+    preview = Preview(source, output, settings.with_overrides(base_url=url), console,
+                      BuildCache(source, keep_parsed_in_memory=True))
+    preview.rebuild()
+    loop = ioloop.IOLoop.current()
+    server = httpserver.HTTPServer(application(preview))
+    server.add_sockets(sockets)
+    watcher = ioloop.PeriodicCallback(preview.check, POLL_SECONDS * 1000)
+    watcher.start()
+    signal.signal(signal.SIGTERM, lambda *_: loop.add_callback(loop.stop))
+    console.print(f"Aperçu sur [bold]{url}/[/] (brouillons compris) — Ctrl+C pour arrêter.")
+    try:
+        loop.start()
+    finally:
+        watcher.stop()
+        server.stop()
+        preview.cache.save(final=True)

@@ -1,0 +1,110 @@
+"""A built site served as Netlify would: static files on 127.0.0.1, pretty URLs, 404.html for
+missing pages, and the [[headers]] of netlify.toml; plus a headless Chromium to look at it."""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+NETLIFY_TOML = REPO / "netlify.toml"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+HeaderRules = list[tuple[re.Pattern[str], dict[str, str]]]
+
+
+def netlify_config(path: Path = NETLIFY_TOML) -> dict[str, Any]:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def _pattern(rule: str) -> re.Pattern[str]:
+    """Netlify path syntax: `*` is a splat, `:name` one segment, the rest literal."""
+    parts = re.split(r"(\*|:[A-Za-z_]+)", rule)
+    regex = "".join(".*" if p == "*" else "[^/]+" if p.startswith(":") else re.escape(p)
+                    for p in parts)
+    return re.compile(f"^{regex}/?$")
+
+
+def header_rules(config: dict[str, Any]) -> HeaderRules:
+    return [(_pattern(rule["for"]), {k: " ".join(str(v).split()) for k, v in
+                                     rule.get("values", {}).items()})
+            for rule in config.get("headers", [])]
+
+
+def headers_for(rules: HeaderRules, path: str) -> dict[str, str]:
+    """Every matching rule applies; a header named by several rules is appended, as Netlify
+    does, so overlapping rules show up as doubled values instead of silently winning."""
+    found: dict[str, str] = {}
+    for pattern, values in rules:
+        if pattern.match(path):
+            for name, value in values.items():
+                found[name] = f"{found[name]}, {value}" if name in found else value
+    return found
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    extra_headers: Callable[[str], dict[str, str]] = staticmethod(lambda path: {})
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def end_headers(self) -> None:
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        for name, value in self.extra_headers(path).items():
+            self.send_header(name, value)
+        super().end_headers()
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not page.is_file():
+            super().send_error(code, message, explain)
+            return
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+@contextmanager
+def serve(root: Path, headers: Callable[[str], dict[str, str]] | None = None
+          ) -> Iterator[str]:
+    """Serves `root` on a free port of 127.0.0.1 until the block ends; yields the base URL."""
+    handler = type("Handler", (_Handler,), {
+        "extra_headers": staticmethod(headers or (lambda path: {}))})
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 functools.partial(handler, directory=str(root)))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Debian Chromium driven by Playwright (its own browser download is not used)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,0 +1,230 @@
+"""Incremental builds: which files a build renders again after an edit, that the result equals
+a clean build byte for byte, that a build with nothing changed renders nothing, and that the
+previous site survives a failed build. Never timings: bench/build_bench.py measures those."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, generate, parse, settings_for
+
+from flash.build import build
+from flash.diagnostics import ContentError
+from flash.output import MARKER, Staging
+
+# The MIME boundary of the published .eml is random: the only bytes allowed to differ.
+BOUNDARY = re.compile(rb"={15}\d+==")
+
+
+def site_files(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): BOUNDARY.sub(b"BOUNDARY", p.read_bytes())
+            for p in site.rglob("*") if p.is_file() and p.name != MARKER}
+
+
+def assert_same_site(site: Path, clean: Path) -> None:
+    ours, theirs = site_files(site), site_files(clean)
+    assert sorted(ours) == sorted(theirs)
+    different = [name for name in ours if ours[name] != theirs[name]]
+    assert different == []
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    root = tmp_path / "issues"
+    generate(root, issues=8, articles=4, seed=11, min_words=40, max_words=90)
+    return root
+
+
+def run(source: Path, site: Path, **options):
+    return build(source, site, settings_for(), search_on=False, **options)
+
+
+def article_file(source: Path, number: int, position: int) -> Path:
+    return next(source.glob(f"*-n{number}/{position:02d}-*.md"))
+
+
+def front(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8").split("---")[1])
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_second_build_with_nothing_changed_renders_and_writes_nothing(source: Path,
+                                                                      tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    first = run(source, site)
+    assert len(first.rendered) > first.pages  # pages, feeds, sitemap, e-mails
+    before = site_files(site)
+    second = run(source, site)
+    assert second.rendered == []
+    assert second.written == []
+    assert second.parsed == 0  # every content file came from the cache
+    assert (second.pages, second.files) == (first.pages, first.files)
+    assert site_files(site) == before
+
+
+def test_text_edit_rerenders_the_pages_that_show_the_text(source: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    run(source, site)
+    path = article_file(source, 3, 2)
+    meta = front(path)
+    path.write_text(path.read_text(encoding="utf-8") + "\nUne phrase de plus.\n",
+                    encoding="utf-8")
+    report = run(source, site)
+    slug = path.stem.split("-", 1)[1]
+    expected = {
+        f"numeros/3/{slug}/index.html",  # the article
+        "numeros/3/index.html",  # its issue shows every text
+        "feed.xml", f"organisations/{meta['organisation']}/feed.xml",
+        *(f"themes/{theme}/feed.xml" for theme in meta["themes"]),
+        "numeros/3/email.html", "numeros/3/email.txt", "numeros/3/email.eml",
+    }
+    assert set(report.rendered) == expected
+    assert report.parsed == 1
+    page = parse(site / f"numeros/3/{slug}/index.html")
+    assert "Une phrase de plus." in page.text_content()
+
+
+def test_title_edit_rerenders_every_page_that_shows_the_title(source: Path,
+                                                              tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    run(source, site)
+    path = article_file(source, 5, 2)
+    meta = front(path)
+    edit(path, 'title: "', 'title: "Nouveau titre : ')
+    report = run(source, site)
+    rendered = set(report.rendered)
+    slug = path.stem.split("-", 1)[1]
+    neighbours = {f"numeros/5/{article_file(source, 5, n).stem.split('-', 1)[1]}/index.html"
+                  for n in (1, 3)}
+    assert {f"numeros/5/{slug}/index.html", "numeros/5/index.html",
+            f"organisations/{meta['organisation']}/index.html",
+            *(f"themes/{t}/index.html" for t in meta["themes"])} <= rendered
+    assert neighbours <= rendered  # their previous/next links show the title
+    # Every page that shows the new title was rendered again. Pages are keyed by the model
+    # objects they receive, so the other articles of the issue, the home page and the list of
+    # issues (which receive the issue) are too; no other page is.
+    pages = {p.relative_to(site).as_posix() for p in site.rglob("index.html")}
+    showing = {p for p in pages if "Nouveau titre" in (site / p).read_text(encoding="utf-8")}
+    rendered_pages = {p for p in rendered if p.endswith("index.html")}
+    assert showing <= rendered_pages
+    same_issue = {p for p in pages if p.startswith("numeros/5/")}
+    assert rendered_pages - showing <= same_issue | {"index.html", "numeros/index.html"}
+    assert len(rendered_pages) < len(pages) // 3
+
+
+def test_incremental_output_equals_a_clean_build(source: Path, tmp_path: Path) -> None:
+    site, clean = tmp_path / "site", tmp_path / "clean"
+    run(source, site)
+    edit(article_file(source, 2, 1), 'title: "', 'title: "Titre changé ')
+    edit(article_file(source, 4, 3), "organisation: ", "organisation: alfi\n_old_org: ")
+    path = article_file(source, 6, 4)
+    path.write_text(path.read_text(encoding="utf-8") + "\n## Un nouvel intertitre\n\nTexte.\n",
+                    encoding="utf-8")
+    article_file(source, 7, 1).unlink()  # an article leaves the site
+    added = article_file(source, 8, 1).with_name("09-un-nouvel-article.md")
+    shutil.copy(article_file(source, 8, 1), added)
+    edit(added, 'title: "', 'title: "Ajouté ')
+    report = run(source, site)
+    assert report.rendered
+    build(source, clean, settings_for(), search_on=False, use_cache=False)
+    assert_same_site(site, clean)
+    assert not list(site.glob("numeros/7/article-7-1*"))
+
+
+def test_removed_issue_leaves_no_file_behind(source: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    run(source, site)
+    assert (site / "numeros/1/index.html").exists()
+    shutil.rmtree(next(source.glob("*-n1")))
+    run(source, site)
+    assert not (site / "numeros/1").exists()
+    build(source, tmp_path / "clean", settings_for(), search_on=False, use_cache=False)
+    assert_same_site(site, tmp_path / "clean")
+
+
+def test_layout_change_rerenders_every_page(source: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "layouts", project / "layouts")
+    shutil.copytree(REPO / "assets", project / "assets")
+    settings = settings_for(root=project)
+    site = tmp_path / "site"
+    first = build(source, site, settings, search_on=False)
+    edit(project / "layouts/base.html", "</footer>", "<p class=\"colophon\">Colophon</p></footer>")
+    report = build(source, site, settings, search_on=False)
+    pages = {name for name in first.rendered if name.endswith(".html") and "/email." not in name}
+    assert pages <= set(report.rendered)  # e-mails have their own layouts: unchanged
+    assert parse(site / "index.html").cssselect(".colophon")
+
+
+def test_content_error_leaves_the_previous_site_untouched(source: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    run(source, site)
+    before = {p: (site / p).read_bytes() for p in site_files(site)}
+    marker = (site / MARKER).read_text(encoding="utf-8")
+    edit(article_file(source, 2, 2), "organisation: ", "organisation: inconnue\n_x: ")
+    with pytest.raises(ContentError):
+        run(source, site)
+    assert {p: (site / p).read_bytes() for p in site_files(site)} == before
+    assert (site / MARKER).read_text(encoding="utf-8") == marker
+    assert not [p for p in site.parent.iterdir() if p.name.startswith(".site-")]
+
+
+def test_layout_error_after_an_edit_leaves_the_previous_site_untouched(
+        source: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "layouts", project / "layouts")
+    shutil.copytree(REPO / "assets", project / "assets")
+    settings = settings_for(root=project)
+    site = tmp_path / "site"
+    build(source, site, settings, search_on=False)
+    before = site_files(site)
+    edit(article_file(source, 3, 1), 'title: "', 'title: "Modifié ')
+    edit(project / "layouts/article.html", "{{ article.title }}</h1>",
+         "{{ article.title }}{{ no_such_variable.attribute }}</h1>")
+    with pytest.raises(Exception, match="no_such_variable"):
+        build(source, site, settings, search_on=False)
+    assert site_files(site) == before
+    # Fixed, the next build catches up with both changes.
+    edit(project / "layouts/article.html", "{{ no_such_variable.attribute }}", "")
+    build(source, site, settings, search_on=False)
+    build(source, tmp_path / "clean", settings, search_on=False, use_cache=False)
+    assert_same_site(site, tmp_path / "clean")
+
+
+def test_deleted_cache_means_a_full_build_with_the_same_result(source: Path,
+                                                               tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    first = run(source, site)
+    shutil.rmtree(source.parent / ".flash-cache")
+    again = run(source, site)
+    assert sorted(again.rendered) == sorted(first.rendered)
+    assert again.parsed == len(list(source.rglob("*.md"))) + len(list(source.rglob("issue.yaml")))
+
+
+def test_complete_staging_links_unchanged_files_and_swaps(tmp_path: Path) -> None:
+    """The staging Pagefind needs: the whole new site, unchanged files as hard links."""
+    final = tmp_path / "site"
+    staging = Staging(final)
+    staging.write_text("a/index.html", "A", key="ka")
+    staging.write_text("b/index.html", "B", key="kb")
+    staging.commit("one")
+    previous = dict(staging.manifest)
+    staging = Staging(final, previous, complete=True)
+    assert staging.fresh("a/index.html", "ka")
+    assert (staging.root / "a/index.html").stat().st_ino == (final / "a/index.html").stat().st_ino
+    staging.write_text("c/index.html", "C", key="kc")
+    assert staging.written == ["c/index.html"]
+    staging.commit("two")
+    assert sorted(p.relative_to(final).as_posix() for p in final.rglob("index.html")) == [
+        "a/index.html", "c/index.html"]
+    assert (final / "a/index.html").read_text() == "A"
+    assert "build: two" in (final / MARKER).read_text(encoding="utf-8")
