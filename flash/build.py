@@ -165,6 +165,8 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
         corpus, report.warnings = load(source, drafts, cache)
         archive = build_archive(corpus)
         report.parsed = cache.parsed.parsed
+        if not cache.keep_parsed_in_memory:
+            cache.parsed.release()  # written now, not kept in memory while pages are rendered
     assets = collect_assets(assets_folder, corpus)
     site = site_view(settings, {name: url for name, (url, _) in assets.items()}, search_on)
     with _stage(report, "plan"):
@@ -172,7 +174,7 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
         layouts_key = folder_digest(layouts)
         env = _environment(cache, layouts, layouts_key)
         fingerprints = Fingerprints(code_digest() + layouts_key, bodies=not _text_aware(layouts),
-                                    texts=cache.texts)
+                                    texts=cache.texts, articles=cache.article_digests)
         texts = _texts(fingerprints) if not fingerprints.bodies else lambda page: ()
         site_key = fingerprints.key(site, settings)
         keys = [fingerprints.key(site_key, page, texts(page)) for page in page_plan]

@@ -123,7 +123,16 @@ def _save(path: Path, value: Any) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
         with os.fdopen(descriptor, "wb") as stream:
-            pickle.dump(value, stream, protocol=5)
+            pickler = pickle.Pickler(stream, protocol=5)
+            # Without its memo of every object written, the pickler needs no memory of its own
+            # (the cached values share nothing worth keeping shared).
+            pickler.fast = True
+            try:
+                pickler.dump(value)
+            except RecursionError:  # a self-referencing YAML alias: the memo is needed
+                stream.seek(0)
+                stream.truncate()
+                pickle.dump(value, stream, protocol=5)
         os.replace(temporary, path)
     except OSError:
         pass  # a read-only project still builds, only without cache
@@ -160,8 +169,9 @@ class ParseCache:
         found: dict[Path, Parsed] = {}
         kept: dict[str, tuple[bytes, Parsed, tuple[int, int, int]]] = {}
         todo: list[tuple[Path, bytes, bytes, str, tuple[int, int, int]]] = []
+        prefix = len(str(self.source)) + 1
         for path in paths:
-            name = path.relative_to(self.source).as_posix()
+            name = str(path)[prefix:]  # relative to the content folder, as paths come from it
             entry = self.entries.get(name)
             try:
                 stat = os.stat(path)
@@ -197,6 +207,11 @@ class ParseCache:
         if self.dirty and self.path is not None:
             _save(self.path, (code_digest(), self.entries))
             self.dirty = False
+
+    def release(self) -> None:
+        """Saves, then forgets the entries: the corpus holds what the build still needs."""
+        self.save()
+        self.entries = {}
 
 
 # --- manifests of output folders -------------------------------------------------------------
@@ -267,8 +282,12 @@ class Fingerprints:
     """
 
     def __init__(self, salt: str, *, bodies: bool = True,
-                 texts: dict[int, tuple[str, bytes]] | None = None):
+                 texts: dict[int, tuple[str, bytes]] | None = None,
+                 articles: dict[int, tuple[Any, bytes, bytes]] | None = None):
         self.salt = salt.encode()
+        # article digests by article identity, with the digest of the issue they were computed
+        # with: `flash serve` reuses unchanged articles from one build to the next
+        self.articles = articles if articles is not None else {}
         # digests of article texts, by the identity of the text: kept between builds by
         # `flash serve`, where an unchanged file keeps the same parsed objects
         self.texts = texts if texts is not None else {}
@@ -278,61 +297,79 @@ class Fingerprints:
         self._heads: dict[int, tuple[Any, bytes]] = {}
 
     def key(self, *values: Any) -> str:
-        flat = repr(tuple(self._flat(value) for value in values))
-        return "p" + hashlib.blake2b(self.salt + flat.encode("utf-8", "surrogatepass"),
-                                     digest_size=16).hexdigest()
+        h = hashlib.blake2b(self.salt, digest_size=16)
+        for value in values:
+            self._feed(h, value)
+        return "p" + h.hexdigest()
 
     def text(self, article: Article) -> bytes:
         """Digest of what an article's text shows (see TEXT_FIELDS)."""
         memo = self.texts.get(id(article.body_html))
         if memo is not None and memo[0] is article.body_html:
             return memo[1]
-        digest = self._digest(b"text", tuple(getattr(article, name) for name in TEXT_FIELDS))
+        h = hashlib.blake2b(b"text", digest_size=16)
+        for name in TEXT_FIELDS:
+            self._feed(h, getattr(article, name))
+        digest = h.digest()
         self.texts[id(article.body_html)] = (article.body_html, digest)
         return digest
 
-    def _flat(self, value: Any) -> Any:
-        """`value` as nested tuples of plain values, whose repr() is unambiguous; model
-        objects stand as their digest."""
+    def _feed(self, h: Any, value: Any) -> None:
         kind = type(value)
-        if kind is str or kind is int or kind is bool or kind is float or value is None:
-            return value
-        if kind is tuple or kind is list:
-            return (kind.__name__, *(self._flat(item) for item in value))
-        if kind in MODEL:
-            return self._model(value)
-        if kind is dict:
-            return ("dict", *((self._flat(k), self._flat(v)) for k, v in value.items()))
-        if is_dataclass(value) and not isinstance(value, type):
-            return (kind.__qualname__,
-                    *(self._flat(getattr(value, name)) for name in _field_names(kind)))
-        if isinstance(value, (dt.date, PurePath)):
-            return repr(value)
-        if isinstance(value, (set, frozenset)):
-            return ("set", *sorted(repr(self._flat(item)) for item in value))
-        return ("object", repr(value))
-
-    def _digest(self, label: bytes, flat: Any) -> bytes:
-        return hashlib.blake2b(label + repr(flat).encode("utf-8", "surrogatepass"),
-                               digest_size=16).digest()
+        if kind is str:
+            data = value.encode("utf-8", "surrogatepass")
+            h.update(b"s%d:" % len(data))
+            h.update(data)
+        elif value is None or kind is int or kind is bool or kind is float:
+            h.update(b"v%r;" % (value,))
+        elif kind is tuple or kind is list:
+            h.update(b"(%d" % len(value))
+            for item in value:
+                self._feed(h, item)
+            h.update(b")")
+        elif kind is dict:
+            h.update(b"{%d" % len(value))
+            for name, item in value.items():
+                self._feed(h, name)
+                self._feed(h, item)
+        elif kind in MODEL:
+            h.update(self._model(value))
+        elif is_dataclass(value) and not isinstance(value, type):
+            h.update(b"D" + kind.__qualname__.encode())
+            for name in _field_names(kind):
+                self._feed(h, getattr(value, name))
+        elif isinstance(value, (dt.date, PurePath)):
+            h.update(b"r" + repr(value).encode())
+        elif isinstance(value, (set, frozenset)):
+            self._feed(h, sorted(value, key=repr))
+        else:
+            h.update(b"o" + repr(value).encode())
 
     def _model(self, obj: Any) -> bytes:
         memo = self._memo.get(id(obj))
         if memo is not None:
             return memo[1]
         kind = type(obj)
-        parts = []
+        if kind is Article:
+            head = self._issue_head(getattr(obj, "issue", None))
+            kept = self.articles.get(id(obj))
+            if kept is not None and kept[0] is obj and kept[1] == head:
+                self._memo[id(obj)] = (obj, kept[2])
+                return kept[2]
+        h = hashlib.blake2b(kind.__name__.encode(), digest_size=16)
         for name in _field_names(kind):
             value = getattr(obj, name, None)
             if kind is Article and name in ("issue", *TEXT_FIELDS):
                 if name == "issue":
-                    parts.append(self._issue_head(value))
+                    h.update(self._issue_head(value))
                 elif self.bodies:
-                    parts.append(self._flat(value))
+                    self._feed(h, value)
             else:
-                parts.append(self._flat(value))
-        digest = self._digest(kind.__name__.encode(), tuple(parts))
+                self._feed(h, value)
+        digest = h.digest()
         self._memo[id(obj)] = (obj, digest)  # holding obj keeps its id from being reused
+        if kind is Article:
+            self.articles[id(obj)] = (obj, head, digest)
         return digest
 
     def _issue_head(self, issue: Issue | None) -> bytes:
@@ -341,8 +378,11 @@ class Fingerprints:
         memo = self._heads.get(id(issue))
         if memo is not None:
             return memo[1]
-        digest = self._digest(b"issue-head", tuple(
-            self._flat(getattr(issue, name)) for name in _field_names(Issue) if name != "articles"))
+        h = hashlib.blake2b(b"issue-head", digest_size=16)
+        for name in _field_names(Issue):
+            if name != "articles":
+                self._feed(h, getattr(issue, name))
+        digest = h.digest()
         self._heads[id(issue)] = (issue, digest)
         return digest
 
@@ -359,6 +399,7 @@ class BuildCache:
         self.environments: dict[str, Any] = {}  # layouts digest -> Jinja environment
         self.validated: dict[Path, tuple] = {}  # see validate._article
         self.texts: dict[int, tuple[str, bytes]] = {}  # see Fingerprints.text
+        self.article_digests: dict[int, tuple[Any, bytes, bytes]] = {}  # Fingerprints.articles
 
     def save(self, final: bool = False) -> None:
         if final or not self.keep_parsed_in_memory:

@@ -204,6 +204,9 @@ def new_article_command(issue: int, title: str, organisation: str, source: str |
     out.print(f"[green]Article créé[/] : {escape(str(created))}")
 
 
+SECURITY_LABELS = {"starttls": "STARTTLS", "ssl": "SSL/TLS", "none": "sans chiffrement"}
+
+
 @main.command()
 @click.argument("number", type=click.IntRange(min=1))
 @click.option("--to", "to", metavar="ADRESSES",
@@ -235,8 +238,7 @@ def send(number: int, to: str | None, list_path: str | None, dry_run: bool,
         sys.exit(1)
     for problem in campaign.problems:
         where = f"{campaign.where}:{problem.line}" if list_path else f"--to, adresse {problem.line}"
-        err.print(f"[bold]{escape(where)}[/]\u00a0: [yellow]ignorée[/]\u00a0: "
-                  f"{escape(problem.message)}")
+        err.print(f"[bold]{escape(where)}[/]\u00a0: [yellow]{escape(problem.message)}[/]")
     composed = campaign.composed
     todo = campaign.to_send
     sent_before, failed_before = campaign.count("sent"), campaign.count("failed")
@@ -249,7 +251,8 @@ def send(number: int, to: str | None, list_path: str | None, dry_run: bool,
               f"{uncertain_before} incertain(s).")
     if dry_run:
         out.print("[yellow]Simulation (--dry-run)[/]\u00a0: rien n’est envoyé. Le serveur serait "
-                  f"{escape(settings.smtp.host)}:{settings.smtp.port} ({settings.smtp.security}), "
+                  f"{escape(settings.smtp.host)}:{settings.smtp.port} "
+                  f"({SECURITY_LABELS.get(settings.smtp.security, settings.smtp.security)}), "
                   f"à {settings.smtp.rate:g} message(s) par seconde au plus.")
         for recipient in todo[:20]:
             label = f" ({escape(recipient.name)})" if recipient.name else ""

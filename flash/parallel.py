@@ -1,8 +1,9 @@
 """Spreading independent work over the CPU cores with fork: workers inherit the loaded content
-(nothing to pickle on the way in) and send back compact results through a pipe."""
+(nothing to pickle on the way in) and stream compact results back through a pipe."""
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 from collections.abc import Callable, Sequence
@@ -29,40 +30,29 @@ def fork_map(func: Callable[[T], R], items: Sequence[T], workers: int | None = N
     if count <= 1 or not hasattr(os, "fork"):
         return [func(item) for item in items]
     shares = [items[k::count] for k in range(count)]  # interleaved: sizes vary along the archive
-    children: list[tuple[int, int]] = []
-    for share in shares[1:]:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker: compute, send, leave without running any cleanup of the parent
-            os.close(read)
-            try:
-                payload = pickle.dumps((True, [func(item) for item in share]), protocol=5)
-            except BaseException as exc:  # re-raised in the parent
-                try:
-                    payload = pickle.dumps((False, exc), protocol=5)
-                except Exception:  # an exception that cannot be pickled
-                    payload = pickle.dumps((False, RuntimeError(repr(exc))), protocol=5)
-            with os.fdopen(write, "wb") as out:
-                out.write(payload)
-            os._exit(0)
-        os.close(write)
-        children.append((pid, read))
+    # Frozen objects are never visited by the garbage collector: a worker does not copy the
+    # memory pages it shares with this process just by collecting.
+    gc.freeze()
+    try:
+        children = [_fork(func, share) for share in shares[1:]]
+    finally:
+        gc.unfreeze()
     results: list[list[R]] = []
     failure: BaseException | None = None
     try:
         results.append([func(item) for item in shares[0]])
     except BaseException as exc:
         failure = exc
-    for pid, read in children:
+    for pid, read in children:  # every worker is waited for, even after a failure
         with os.fdopen(read, "rb") as incoming:
-            data = incoming.read()
+            try:
+                ok, payload = pickle.load(incoming)
+            except (EOFError, pickle.UnpicklingError):
+                ok, payload = False, RuntimeError("a worker process died")
         os.waitpid(pid, 0)
-        if failure is not None:
-            continue
-        ok, payload = pickle.loads(data) if data else (False, RuntimeError("worker died"))
-        if not ok:
+        if failure is None and not ok:
             failure = payload
-        else:
+        elif failure is None:
             results.append(payload)
     if failure is not None:
         raise failure
@@ -70,3 +60,23 @@ def fork_map(func: Callable[[T], R], items: Sequence[T], workers: int | None = N
     for k, share_results in enumerate(results):
         merged[k::count] = share_results
     return merged
+
+
+def _fork(func: Callable[[T], R], share: Sequence[T]) -> tuple[int, int]:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(write)
+        return pid, read
+    # The worker: compute, send, and leave without running any cleanup of the parent's.
+    os.close(read)
+    with os.fdopen(write, "wb") as out:
+        try:
+            results = [func(item) for item in share]
+            pickle.dump((True, results), out, protocol=5)  # streamed, never whole in memory
+        except BaseException as exc:  # re-raised in the parent
+            try:
+                pickle.dump((False, exc), out, protocol=5)
+            except Exception:  # an exception that cannot be pickled
+                pickle.dump((False, RuntimeError(repr(exc))), out, protocol=5)
+    os._exit(0)

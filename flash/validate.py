@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,11 +73,23 @@ def load_corpus(source: Path, *, drafts: bool = False, report: Collector | None 
 
 
 def content_files(source: Path) -> list[Path]:
-    """Every issue.yaml and article file: the files flash.parse can handle ahead."""
+    """Every issue.yaml and article file: the files flash.parse can handle ahead (the same
+    as _issue_folders and _load_articles find, with os.scandir: `flash serve` runs it often)."""
     found: list[Path] = []
-    for folder in _issue_folders(source):
-        found.append(folder / "issue.yaml")
-        found.extend(sorted(p for p in folder.glob("*.md") if not p.name.startswith((".", "_"))))
+    pending = [source]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        names = {e.name for e in entries if e.is_file()}
+        if "issue.yaml" in names:
+            found.append(folder / "issue.yaml")
+            found.extend(folder / name for name in sorted(names)
+                         if name.endswith(".md") and not name.startswith((".", "_")))
+        pending.extend(folder / e.name for e in entries
+                       if e.is_dir() and not e.name.startswith((".", "_")))
     return found
 
 

@@ -133,6 +133,7 @@ def test_dark_mode_and_outlook_affordances(sample_site: Path, sample_email) -> N
 def test_unsubscribe_page_is_published(sample_site: Path) -> None:
     page = parse(sample_site / "desabonnement" / "index.html")
     assert page.findtext(".//h1") == "Se désabonner du Flash"
+    assert "Le plus simple\u00a0: depuis votre messagerie" in page.text_content()
     mailto = page.xpath("//a[starts-with(@href, 'mailto:')]/@href")
     assert mailto and "subject=D%C3%A9sabonnement" in mailto[0]
 

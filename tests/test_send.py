@@ -463,3 +463,60 @@ def test_lines_starting_with_a_dot_are_doubled_on_the_wire() -> None:
     wire = wire_body(b"A: b\r\n\r\n.un\r\n..deux\r\nfin")
     assert wire == b"A: b\r\n\r\n..un\r\n...deux\r\nfin\r\n"
     assert wire_body(b"a\nb\n") == b"a\r\nb\r\n"
+
+
+def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path: Path) -> None:
+    valid = addresses(40)
+    with smtp_server() as (handler, port):
+        root = project(tmp_path, port, rate=25.0)
+        write_list(root / "abonnes.csv", valid)
+        env = {**os.environ, "FLASH_UNSUBSCRIBE_SECRET": SECRET}
+        process = subprocess.Popen([*FLASH, "send", "195", "--list", "abonnes.csv"], cwd=root,
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        deadline = time.monotonic() + 60
+        while sum(handler.count().values()) < 10 and process.poll() is None:
+            assert time.monotonic() < deadline, "the server never saw 10 messages"
+            time.sleep(0.005)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr
+        assert "Envoi interrompu" in stderr and "Traceback" not in stderr
+        result = run_flash(root, "send", "195", "--list", "abonnes.csv")
+        assert result.returncode == 0, result.stderr
+        assert_exactly_once(handler, valid)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_login_with_the_password_from_the_environment(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def authenticator(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                      data: LoginPassword) -> AuthResult:
+        def text(value: bytes | str) -> str:
+            return value.decode() if isinstance(value, bytes) else value
+
+        ok = (text(data.login), text(data.password)) == ("flash@exemple.org",
+                                                         "mot de passe du relais")
+        return AuthResult(success=ok, handled=False)
+
+    valid = addresses(3)
+    list_path = write_list(tmp_path / "abonnes.csv", valid)
+    handler = Handler(Behaviour())
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10,
+                            authenticator=authenticator, auth_require_tls=False,
+                            auth_required=True)
+    controller.start()
+    try:
+        config = settings(port, user="flash@exemple.org")
+        monkeypatch.setenv("FLASH_SMTP_PASSWORD", "mauvais")
+        with pytest.raises(campaigns.CampaignError, match="refuse l’identifiant"):
+            send(list_path, config)
+        assert not handler.received
+        monkeypatch.setenv("FLASH_SMTP_PASSWORD", "mot de passe du relais")
+        assert send(list_path, config).sent_now == 3
+        assert_exactly_once(handler, valid)
+    finally:
+        controller.stop()
