@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import threading
 import tomllib
 from collections.abc import Callable, Iterator
@@ -78,15 +79,22 @@ class _Handler(SimpleHTTPRequestHandler):
             self.wfile.write(body)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The browser cancels requests it no longer needs (lazy images, navigation): not a bug.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextmanager
 def serve(root: Path, headers: Callable[[str], dict[str, str]] | None = None
           ) -> Iterator[str]:
     """Serves `root` on a free port of 127.0.0.1 until the block ends; yields the base URL."""
     handler = type("Handler", (_Handler,), {
         "extra_headers": staticmethod(headers or (lambda path: {}))})
-    server = ThreadingHTTPServer(("127.0.0.1", 0),
-                                 functools.partial(handler, directory=str(root)))
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
