@@ -57,7 +57,7 @@ class Recipe:
     email_widths: tuple[int, int] = (600, 1200)
     webp_quality: int = 78
     jpeg_quality: int = 82
-    version: int = 1  # bump when the encoding code changes its output
+    version: int = 2  # bump when the encoding code changes its output
 
     @property
     def signature(self) -> str:
