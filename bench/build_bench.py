@@ -113,6 +113,7 @@ defaultContentLanguage = "fr"
 title = "Flash initiatives locales"
 paginate = 20
 disableKinds = []
+buildFuture = true  # the generated archive runs past today when it has many issues
 
 [taxonomies]
 organisation = "organisations"
@@ -192,8 +193,9 @@ def write_hugo(site: Path, issues: list[dict], articles: list[SourceArticle]) ->
         front = a.front
         lines = ["---", f"title: {_quoted(front['title'])}", f"date: {a.date}-01",
                  f"weight: {a.weight}", f"slug: {a.slug}",
-                 f"organisations: [{_quoted(ORGANISATIONS[front['organisation']][0])}]",
-                 "themes: [" + ", ".join(_quoted(THEMES[t]) for t in front["themes"]) + "]",
+                 # Terms by slug: their pages (content/organisations/<slug>/) carry the names.
+                 f"organisations: [{front['organisation']}]",
+                 "themes: [" + ", ".join(front["themes"]) + "]",
                  f"location: {_quoted(front['location'])}",
                  f"summary: {_quoted(front['summary'])}"]
         if front.get("links"):
@@ -255,27 +257,30 @@ def _tree_pss(pid: int) -> int:
     return total
 
 
-def measure(command: list[str], cwd: Path | None = None) -> Run:
-    """Runs `command` in a fresh process; its memory is sampled every 5 ms."""
+def measure(command: list[str], cwd: Path | None = None, *, sample: bool = False) -> Run:
+    """Runs `command` in a fresh process. With `sample`, the memory of its process tree is
+    sampled every 10 ms (reading it costs CPU: timed runs do without, memory_mb is then 0)."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                env={**os.environ, "COLUMNS": "200"})
     peak = 0
     done = threading.Event()
 
-    def sample() -> None:
+    def sample_memory() -> None:
         nonlocal peak
         while not done.is_set():
             peak = max(peak, _tree_pss(process.pid))
-            done.wait(0.005)
+            done.wait(0.01)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    sampler = threading.Thread(target=sample_memory, daemon=True)
+    if sample:
+        sampler.start()
     output = process.stdout.read().decode("utf-8", "replace") if process.stdout else ""
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     done.set()
-    sampler.join()
+    if sample:
+        sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         print(output)
@@ -289,6 +294,11 @@ def median_run(runs: list[Run]) -> Run:
     middle = ordered[len(ordered) // 2]
     return Run(middle.wall, statistics.median(r.cpu for r in runs),
                max(r.memory_mb for r in runs), max(r.max_rss_mb for r in runs), middle.output)
+
+
+def with_memory(timed: Run, sampled: Run) -> Run:
+    return Run(timed.wall, timed.cpu, sampled.memory_mb, max(timed.max_rss_mb,
+               sampled.max_rss_mb), timed.output)
 
 
 FAMILIES = [
@@ -352,12 +362,13 @@ def serve_rebuilds(source: Path, output: Path, edits: int = 5) -> list[tuple[flo
 
     settings = Settings(base_url="http://127.0.0.1:8000", root=source.parent)
     cache = BuildCache(source, keep_parsed_in_memory=True)
-    build(source, output, settings, drafts=True, search_on=False, cache=cache)
+    options = {"drafts": True, "search_on": False, "cache": cache, "skip_if_unchanged": False}
+    build(source, output, settings, **options)
     results = []
     for _ in range(edits):
         edit_one_article(source)
         start = time.perf_counter()
-        report = build(source, output, settings, drafts=True, search_on=False, cache=cache)
+        report = build(source, output, settings, **options)
         results.append((time.perf_counter() - start, len(report.rendered)))
     return results
 
@@ -389,27 +400,30 @@ def bench_size(issues: int, per_issue: int, runs: int, hugo: str, pelican: Path)
     print(f"\n{issues} numéros × {per_issue} articles = {len(articles)} articles "
           f"({runs} passes alternées, médiane)", flush=True)
 
-    def flash_cold() -> Run:
+    def flash_cold(sample: bool = False) -> Run:
         shutil.rmtree(flash_out, ignore_errors=True)
         shutil.rmtree(flash_cache, ignore_errors=True)
-        return measure([*build_command, "--no-search", "--no-emails"])
+        return measure([*build_command, "--no-search", "--no-emails"], sample=sample)
 
-    def hugo_cold() -> Run:
+    def hugo_cold(sample: bool = False) -> Run:
         shutil.rmtree(hugo_out, ignore_errors=True)
         shutil.rmtree(work / "hugo" / "resources", ignore_errors=True)
-        return measure([hugo, "--quiet", "-s", str(work / "hugo"), "-d", str(hugo_out)])
+        return measure([hugo, "--quiet", "-s", str(work / "hugo"), "-d", str(hugo_out)],
+                       sample=sample)
 
-    def pelican_cold() -> Run:
+    def pelican_cold(sample: bool = False) -> Run:
         shutil.rmtree(pelican_out, ignore_errors=True)
         return measure([str(pelican), "-q", "-s", "pelicanconf.py", "-o", "output", "content"],
-                       cwd=work / "pelican")
+                       cwd=work / "pelican", sample=sample)
 
-    results: dict[str, list[Run]] = {"Flash": [], "Hugo": [], "Pelican": []}
+    cold = {"Flash": flash_cold, "Hugo": hugo_cold, "Pelican": pelican_cold}
+    results: dict[str, list[Run]] = {name: [] for name in cold}
     for _ in range(runs):  # interleaved, so that a slow moment of the machine hits all three
-        results["Flash"].append(flash_cold())
-        results["Hugo"].append(hugo_cold())
-        results["Pelican"].append(pelican_cold())
-    flash, hugo_run, pelican_run = (median_run(results[k]) for k in ("Flash", "Hugo", "Pelican"))
+        for name, run in cold.items():
+            results[name].append(run())
+    memory = {name: run(sample=True) for name, run in cold.items()}  # one more, not timed
+    flash, hugo_run, pelican_run = (with_memory(median_run(results[k]), memory[k])
+                                    for k in ("Flash", "Hugo", "Pelican"))
     print(line("Flash, à froid", flash, count_pages(flash_out)))
     print(line("Hugo", hugo_run, count_pages(hugo_out)))
     print(line("Pelican", pelican_run, count_pages(pelican_out)))
@@ -419,18 +433,22 @@ def bench_size(issues: int, per_issue: int, runs: int, hugo: str, pelican: Path)
     print("  étapes de Flash : " + ", ".join(f"{name} {seconds:.2f} s"
                                              for name, seconds in stages(flash.output).items()
                                              if seconds >= 0.005))
-    shutil.rmtree(flash_out, ignore_errors=True)
-    shutil.rmtree(flash_cache, ignore_errors=True)
-    full = measure(build_command)
+
+    def full_cold(sample: bool = False) -> Run:
+        shutil.rmtree(flash_out, ignore_errors=True)
+        shutil.rmtree(flash_cache, ignore_errors=True)
+        return measure(build_command, sample=sample)
+
+    full = with_memory(full_cold(), full_cold(sample=True))
     timed = stages(full.output)
     print(line("Flash complet, à froid", full) + "  (avec e-mails et recherche)")
     print(f"    dont e-mails des {issues} numéros : {timed.get('e-mails', 0):.2f} s ; "
           f"recherche (Pagefind, étape séparée) : {timed.get('index de recherche', 0):.2f} s")
     time.sleep(2.1)  # files older than the clock's tick: the build may trust their dates
-    unchanged = measure(build_command)
+    unchanged = measure(build_command, sample=True)
     print(line("Flash, rien de changé", unchanged) + f"  ({rendered(unchanged.output)})")
     edit_one_article(source)
-    edited = measure(build_command)
+    edited = measure(build_command, sample=True)
     print(line("Flash, 1 article modifié", edited) + f"  ({rendered(edited.output)})")
     rebuilds = serve_rebuilds(source, work / "flash" / "_apercu")
     times = sorted(seconds for seconds, _ in rebuilds)

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,7 @@ from flash.cache import (
     tree_stamp,
 )
 from flash.diagnostics import ContentError, Diagnostic
-from flash.model import Article, Corpus, Image, Issue
+from flash.model import Article, Corpus, Image, Issue, attach
 from flash.output import Staging, check_target
 from flash.settings import Settings
 
@@ -141,32 +141,37 @@ def images_of(corpus: Corpus) -> dict[str, Image]:
 
 def build(source: Path, output: Path, settings: Settings, *, drafts: bool = False,
           search_on: bool | None = None, emails: bool = True, cache: BuildCache | None = None,
-          use_cache: bool = True) -> BuildReport:
+          use_cache: bool = True, skip_if_unchanged: bool = True) -> BuildReport:
     """Builds the site of `source` into `output`. `cache`: the one `flash serve` keeps between
-    builds (else the cache folder is read); `use_cache=False` rebuilds everything."""
+    builds (else the cache folder is read); `use_cache=False` rebuilds everything;
+    `skip_if_unchanged`: first compare the files' dates with the last build's (`flash serve`
+    does not: it builds only when it saw a change)."""
+    report = BuildReport()
+    check_target(output, source)
+    cache = cache or BuildCache(source, enabled=use_cache)
+    layouts, assets_folder = project_dir(settings, "layouts"), project_dir(settings, "assets")
+    stamp, trusted, last = "", False, None
+    if use_cache and skip_if_unchanged:
+        with _stage(report, "vérification des changements"):
+            stamp, trusted = tree_stamp([source, layouts, assets_folder], repr((
+                code_digest(), settings, drafts, search_on, emails,
+                importlib.util.find_spec("pagefind_bin") is not None)))
+            last = cache.manifests.summary(output, stamp)
+    if last is not None:  # nothing changed since the site online was built: nothing to do
+        report.pages, report.files, report.articles, report.issues, report.warnings = last
+        return report
     from flash import images, search, urls
     from flash.archive import build_archive
     from flash.pages import feeds, plan
     from flash.render import render_feed, render_redirects, render_robots, render_sitemap
 
-    report = BuildReport()
-    check_target(output, source)
-    cache = cache or BuildCache(source, enabled=use_cache)
-    layouts, assets_folder = project_dir(settings, "layouts"), project_dir(settings, "assets")
-    with _stage(report, "vérification des changements"):
-        stamp, trusted = tree_stamp([source, layouts, assets_folder], repr((
-            code_digest(), settings, drafts, search_on, emails,
-            importlib.util.find_spec("pagefind_bin") is not None)))
-        last = cache.manifests.summary(output, stamp) if use_cache else None
-    if last is not None:  # nothing changed since the site online was built: nothing to do
-        report.pages, report.files, report.articles, report.issues, report.warnings = last
-        return report
     with _stage(report, "lecture et vérification"):
         corpus, report.warnings = load(source, drafts, cache)
+        if cache.keep_parsed_in_memory:  # `flash serve`: unchanged issues stay the same objects
+            corpus = _canonical(corpus, cache.corpus)
+            cache.corpus = corpus
         archive = build_archive(corpus)
         report.parsed = cache.parsed.parsed
-        if not cache.keep_parsed_in_memory:
-            cache.parsed.release()  # written now, not kept in memory while pages are rendered
     assets = collect_assets(assets_folder, corpus)
     site = site_view(settings, {name: url for name, (url, _) in assets.items()}, search_on)
     with _stage(report, "plan"):
@@ -177,7 +182,7 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
                                     texts=cache.texts, articles=cache.article_digests)
         texts = _texts(fingerprints) if not fingerprints.bodies else lambda page: ()
         site_key = fingerprints.key(site, settings)
-        keys = [fingerprints.key(site_key, page, texts(page)) for page in page_plan]
+        keys = _page_keys(cache, fingerprints, site_key, texts, page_plan)
         known = cache.manifests.load(output) if use_cache else None
         previous, previous_groups = known or ({}, {})
         pages_changed = any(previous.get(p.path) != k for p, k in zip(page_plan, keys, strict=True))
@@ -234,8 +239,48 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             cache.save()
     except BaseException:
         staging.abort()
+        cache.parsed.wait()
         raise
     return report
+
+
+def _canonical(corpus: Corpus, previous: Corpus | None) -> Corpus:
+    """The corpus, where each issue equal to one of the previous build (same fields, same
+    article objects: validate.py reuses unchanged articles) is that previous object."""
+    if previous is None:
+        return corpus
+    before = {issue.number: issue for issue in previous.issues}
+    issues = []
+    for issue in corpus.issues:
+        old = before.get(issue.number)
+        if old is not None and _same_issue(old, issue):
+            attach(old, list(issue.articles))  # the articles point back to the kept issue
+            issue = old
+        issues.append(issue)
+    return Corpus(tuple(issues), corpus.organisations, corpus.themes)
+
+
+def _same_issue(old: Issue, new: Issue) -> bool:
+    return (len(old.articles) == len(new.articles)
+            and all(a is b for a, b in zip(old.articles, new.articles, strict=True))
+            and all(getattr(old, f.name) == getattr(new, f.name)
+                    for f in fields(Issue) if f.name != "articles"))
+
+
+def _page_keys(cache: BuildCache, fingerprints: Fingerprints, site_key: str,
+               texts: Callable[[Page], tuple], pages: list[Page]) -> list[str]:
+    """Each page's key; `flash serve` keeps them, and a page equal to the previous build's
+    (model objects compare by identity, and unchanged ones are the same objects) keeps its key."""
+    known = cache.page_keys if cache.page_keys_site == site_key else {}
+    keys = []
+    for page in pages:
+        old = known.get(page.path)
+        keys.append(old[1] if old is not None and old[0] == page
+                    else fingerprints.key(site_key, page, texts(page)))
+    if cache.keep_parsed_in_memory:
+        cache.page_keys = {page.path: (page, key) for page, key in zip(pages, keys, strict=True)}
+        cache.page_keys_site = site_key
+    return keys
 
 
 # Page kinds whose template shows the text of articles, and which articles: elsewhere (cards,

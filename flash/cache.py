@@ -13,6 +13,7 @@ written by another version is ignored, never trusted. Deleting the folder is alw
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import os
 import pickle
@@ -91,6 +92,11 @@ def tree_stamp(folders: list[Path], extra: str) -> tuple[str, bool]:
         folder = pending.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except NotADirectoryError:  # a single file (pyproject.toml)
+            stat = os.stat(folder)
+            h.update(b"%s:%d:%d;" % (folder.encode(), stat.st_size, stat.st_mtime_ns))
+            newest = max(newest, stat.st_mtime_ns)
+            continue
         except OSError:
             h.update(b"missing:" + folder.encode())
             continue
@@ -151,6 +157,7 @@ class ParseCache:
         self.loaded = False
         self.dirty = False
         self.parsed = 0  # files parsed by the last build (the others came from the cache)
+        self.saver = 0  # process saving the entries (see release)
 
     def _ensure_loaded(self) -> None:
         if self.loaded:
@@ -209,9 +216,29 @@ class ParseCache:
             self.dirty = False
 
     def release(self) -> None:
-        """Saves, then forgets the entries: the corpus holds what the build still needs."""
-        self.save()
+        """Saves (in a forked process, while the build goes on), then forgets the entries: the
+        corpus holds what the build still needs. Pickling costs memory that a process which
+        ends at once gives back."""
+        if self.dirty and self.path is not None and hasattr(os, "fork"):
+            gc.freeze()  # see flash.parallel
+            try:
+                pid = os.fork()
+            finally:
+                gc.unfreeze()
+            if pid == 0:
+                try:
+                    self.save()
+                finally:
+                    os._exit(0)
+            self.saver = pid
+            self.dirty = False
         self.entries = {}
+
+    def wait(self) -> None:
+        """Waits for the process saving the entries, if any."""
+        if self.saver:
+            os.waitpid(self.saver, 0)
+            self.saver = 0
 
 
 # --- manifests of output folders -------------------------------------------------------------
@@ -263,13 +290,16 @@ class Manifests:
 
 # --- fingerprints ----------------------------------------------------------------------------
 
-MODEL = (Article, Issue, Organisation, Theme, Image, Link)
+MODEL = frozenset((Article, Issue, Organisation, Theme, Image, Link))
 # An article's text and what is computed from it (its reading time): see Fingerprints.bodies
 TEXT_FIELDS = ("body_html", "body_text", "words")
 
 
-@lru_cache(maxsize=64)
-def _field_names(kind: type) -> tuple[str, ...]:
+@lru_cache(maxsize=256)
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The fields of a dataclass type, None for any other type."""
+    if not is_dataclass(kind):
+        return None
     return tuple(f.name for f in fields(kind))
 
 
@@ -320,24 +350,27 @@ class Fingerprints:
             data = value.encode("utf-8", "surrogatepass")
             h.update(b"s%d:" % len(data))
             h.update(data)
-        elif value is None or kind is int or kind is bool or kind is float:
-            h.update(b"v%r;" % (value,))
-        elif kind is tuple or kind is list:
-            h.update(b"(%d" % len(value))
-            for item in value:
-                self._feed(h, item)
-            h.update(b")")
-        elif kind is dict:
-            h.update(b"{%d" % len(value))
-            for name, item in value.items():
-                self._feed(h, name)
-                self._feed(h, item)
         elif kind in MODEL:
             h.update(self._model(value))
-        elif is_dataclass(value) and not isinstance(value, type):
+        elif kind is tuple or kind is list:
+            h.update(b"(%d" % len(value))
+            feed = self._feed
+            for item in value:
+                feed(h, item)
+            h.update(b")")
+        elif value is None or kind is int or kind is bool or kind is float:
+            h.update(b"v%r;" % (value,))
+        elif kind is dict:
+            h.update(b"{%d" % len(value))
+            feed = self._feed
+            for name, item in value.items():
+                feed(h, name)
+                feed(h, item)
+        elif (names := _field_names(kind)) is not None:
             h.update(b"D" + kind.__qualname__.encode())
-            for name in _field_names(kind):
-                self._feed(h, getattr(value, name))
+            feed = self._feed
+            for name in names:
+                feed(h, getattr(value, name))
         elif isinstance(value, (dt.date, PurePath)):
             h.update(b"r" + repr(value).encode())
         elif isinstance(value, (set, frozenset)):
@@ -350,6 +383,7 @@ class Fingerprints:
         if memo is not None:
             return memo[1]
         kind = type(obj)
+        names = _field_names(kind) or ()
         if kind is Article:
             head = self._issue_head(getattr(obj, "issue", None))
             kept = self.articles.get(id(obj))
@@ -357,7 +391,7 @@ class Fingerprints:
                 self._memo[id(obj)] = (obj, kept[2])
                 return kept[2]
         h = hashlib.blake2b(kind.__name__.encode(), digest_size=16)
-        for name in _field_names(kind):
+        for name in names:
             value = getattr(obj, name, None)
             if kind is Article and name in ("issue", *TEXT_FIELDS):
                 if name == "issue":
@@ -379,7 +413,7 @@ class Fingerprints:
         if memo is not None:
             return memo[1]
         h = hashlib.blake2b(b"issue-head", digest_size=16)
-        for name in _field_names(Issue):
+        for name in _field_names(Issue) or ():
             if name != "articles":
                 self._feed(h, getattr(issue, name))
         digest = h.digest()
@@ -400,7 +434,11 @@ class BuildCache:
         self.validated: dict[Path, tuple] = {}  # see validate._article
         self.texts: dict[int, tuple[str, bytes]] = {}  # see Fingerprints.text
         self.article_digests: dict[int, tuple[Any, bytes, bytes]] = {}  # Fingerprints.articles
+        self.corpus: Any = None  # the previous build's corpus (see build._canonical)
+        self.page_keys: dict[str, tuple[Any, str]] = {}  # path -> (page, key): build._page_keys
+        self.page_keys_site = ""
 
     def save(self, final: bool = False) -> None:
         if final or not self.keep_parsed_in_memory:
             self.parsed.save()
+        self.parsed.wait()

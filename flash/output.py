@@ -53,6 +53,7 @@ class Staging:
                  previous_groups: dict[str, tuple[str, list[str]]] | None = None, *,
                  complete: bool = True):
         self.final = final.resolve()
+        self._final = str(self.final)
         self.final.parent.mkdir(parents=True, exist_ok=True)
         self.previous = previous or {}
         self.previous_groups = previous_groups or {}
@@ -79,7 +80,7 @@ class Staging:
                 os.link(self.final / relative, self._place(relative))
             except OSError:
                 return False
-        elif not os.path.exists(self.final / relative):
+        elif not os.path.exists(os.path.join(self._final, relative)):
             return False
         self.record(relative, key, written=False)
         return True

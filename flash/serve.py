@@ -86,7 +86,7 @@ class Preview:
         try:
             self.settings = _preview_settings(self.source, self.settings)
             report = build(self.source, self.output, self.settings, drafts=True,
-                           search_on=False, cache=self.cache)
+                           search_on=False, cache=self.cache, skip_if_unchanged=False)
         except SettingsError as exc:
             self._fail(Problem("Réglages illisibles (pyproject.toml)", message=str(exc)))
             return None

@@ -41,6 +41,10 @@ class Context:
     # `flash serve`: each article as the previous build checked it, reused when nothing it was
     # made from changed (see _article)
     reuse: dict[Path, tuple] | None = None
+    # folder -> names of its files, for every folder under the content root that is not hidden
+    tree: dict[Path, list[str]] = field(default_factory=dict)
+    compared: dict[tuple[int, int], tuple[dict, dict, bool]] = field(default_factory=dict)
+    files: dict[Path, list[Path]] = field(default_factory=dict)  # issue folder -> its articles
 
 
 # (files, content root) -> their parsed form; the build gives one that caches and parallelises
@@ -55,9 +59,10 @@ def load_corpus(source: Path, *, drafts: bool = False, report: Collector | None 
     if not source.is_dir():
         report.error(source, None, "dossier de contenu introuvable")
         return None, report
-    ctx = Context(source.resolve(), report, {}, images.cache_root(source), reuse=reuse)
+    ctx = Context(source.resolve(), report, {}, images.cache_root(source), reuse=reuse,
+                  tree=_tree(source))
     if prepare is not None:
-        ctx.prepared = prepare(content_files(source), ctx.root)
+        ctx.prepared = prepare(content_files(source, ctx.tree, ctx.files), ctx.root)
     organisations = _load_organisations(ctx, source / "organisations.yaml")
     themes = _load_themes(ctx, source / "themes.yaml")
     issues = _load_issues(ctx, source, organisations, themes, drafts)
@@ -72,10 +77,10 @@ def load_corpus(source: Path, *, drafts: bool = False, report: Collector | None 
     return corpus, report
 
 
-def content_files(source: Path) -> list[Path]:
-    """Every issue.yaml and article file: the files flash.parse can handle ahead (the same
-    as _issue_folders and _load_articles find, with os.scandir: `flash serve` runs it often)."""
-    found: list[Path] = []
+def _tree(source: Path) -> dict[Path, list[str]]:
+    """One walk of the content folder (os.scandir: `flash serve` does this after every edit),
+    skipping hidden folders (. or _), as the content rules do."""
+    tree: dict[Path, list[str]] = {}
     pending = [source]
     while pending:
         folder = pending.pop()
@@ -83,13 +88,37 @@ def content_files(source: Path) -> list[Path]:
             entries = list(os.scandir(folder))
         except OSError:
             continue
-        names = {e.name for e in entries if e.is_file()}
-        if "issue.yaml" in names:
-            found.append(folder / "issue.yaml")
-            found.extend(folder / name for name in sorted(names)
-                         if name.endswith(".md") and not name.startswith((".", "_")))
+        tree[folder] = sorted(e.name for e in entries if e.is_file())
         pending.extend(folder / e.name for e in entries
                        if e.is_dir() and not e.name.startswith((".", "_")))
+    return tree
+
+
+def _issue_files(tree: dict[Path, list[str]]) -> list[Path]:
+    return sorted(folder / "issue.yaml" for folder, names in tree.items() if "issue.yaml" in names)
+
+
+def _articles_in(tree: dict[Path, list[str]], folder: Path) -> list[Path]:
+    return [folder / name for name in tree.get(folder, ())
+            if name.endswith(".md") and not name.startswith((".", "_"))]
+
+
+def _article_files(ctx: Context, folder: Path) -> list[Path]:
+    files = ctx.files.get(folder)
+    return files if files is not None else _articles_in(ctx.tree, folder)
+
+
+def content_files(source: Path, tree: dict[Path, list[str]] | None = None,
+                  files: dict[Path, list[Path]] | None = None) -> list[Path]:
+    """Every issue.yaml and article file: the files flash.parse can handle ahead. `files`
+    receives the article files of each issue folder."""
+    tree = tree if tree is not None else _tree(source)
+    files = files if files is not None else {}
+    found: list[Path] = []
+    for marker in _issue_files(tree):
+        found.append(marker)
+        files[marker.parent] = _articles_in(tree, marker.parent)
+        found.extend(files[marker.parent])
     return found
 
 
@@ -299,18 +328,11 @@ def _load_themes(ctx: Context, path: Path) -> dict[str, Theme]:
 
 # --- issues and articles -------------------------------------------------------------------
 
-def _issue_folders(source: Path) -> list[Path]:
-    found = []
-    for marker in sorted(source.rglob("issue.yaml")):
-        if not any(part.startswith((".", "_")) for part in marker.relative_to(source).parts):
-            found.append(marker.parent)
-    return found
-
-
 def _load_issues(ctx: Context, source: Path, organisations: dict[str, Organisation],
                  themes: dict[str, Theme], drafts: bool) -> list[Issue]:
-    folders = _issue_folders(source)
-    for orphan in sorted({p.parent for p in source.rglob("*.md")} - set(folders)):
+    folders = [marker.parent for marker in _issue_files(ctx.tree)]
+    with_articles = {f for f, names in ctx.tree.items() if any(n.endswith(".md") for n in names)}
+    for orphan in sorted(with_articles - set(folders)):
         if orphan != source and not any(part.startswith((".", "_")) for part in orphan.parts):
             ctx.report.warning(orphan, None, "dossier ignoré : il n’a pas de fichier issue.yaml")
     issues: list[Issue] = []
@@ -415,7 +437,7 @@ def _image_resolver(ctx: Context, path: Path, base: Path, offset: int = 0):
 
 def _load_articles(ctx: Context, folder: Path, organisations: dict[str, Organisation],
                    themes: dict[str, Theme], drafts: bool) -> list[Article] | None:
-    files = sorted(p for p in folder.glob("*.md") if not p.name.startswith((".", "_")))
+    files = _article_files(ctx, folder)
     articles: list[tuple[tuple[int, str], Article]] = []
     slugs: dict[str, Path] = {}
     failed = False
@@ -447,7 +469,7 @@ def _article(ctx: Context, path: Path, organisations: dict[str, Organisation],
         return _load_article(ctx, path, organisations, themes, position)
     entry = ctx.reuse.get(path)
     if (entry is not None and entry[0] is parsed and entry[1] == position
-            and entry[2] == organisations and entry[3] == themes
+            and _same(ctx, entry[2], organisations) and _same(ctx, entry[3], themes)
             and parse.unchanged(entry[6])):
         ctx.report.items.extend(entry[5])
         return entry[4]
@@ -457,6 +479,17 @@ def _article(ctx: Context, path: Path, organisations: dict[str, Organisation],
     ctx.reuse[path] = (parsed, position, organisations, themes, article,
                        ctx.report.items[before:], parse.stats(i.source for i in shown if i))
     return article
+
+
+def _same(ctx: Context, before: dict, now: dict) -> bool:
+    """Whether a registry (organisations, themes) of the previous build equals this build's:
+    compared once per build, every article of the previous build shares the same dict."""
+    if before is now:
+        return True
+    key = (id(before), id(now))
+    if key not in ctx.compared:
+        ctx.compared[key] = (before, now, before == now)  # holding both keeps their ids
+    return ctx.compared[key][2]
 
 
 def _load_article(ctx: Context, path: Path, organisations: dict[str, Organisation],

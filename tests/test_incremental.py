@@ -228,3 +228,40 @@ def test_complete_staging_links_unchanged_files_and_swaps(tmp_path: Path) -> Non
         "a/index.html", "c/index.html"]
     assert (final / "a/index.html").read_text() == "A"
     assert "build: two" in (final / MARKER).read_text(encoding="utf-8")
+
+
+def test_preview_process_keeps_up_with_every_kind_of_edit(source: Path, tmp_path: Path) -> None:
+    """`flash serve` keeps its cache in memory and reuses unchanged objects between builds:
+    after each edit its site equals a clean build."""
+    from flash.cache import BuildCache
+
+    cache = BuildCache(source, keep_parsed_in_memory=True)
+    site = tmp_path / "site"
+
+    def check(step: str) -> set[str]:
+        report = build(source, site, settings_for(), search_on=False, cache=cache,
+                       skip_if_unchanged=False)
+        clean = tmp_path / f"clean-{step}"
+        build(source, clean, settings_for(), search_on=False, use_cache=False)
+        assert_same_site(site, clean)
+        return set(report.rendered)
+
+    check("first")
+    assert check("nothing") == set()
+    path = article_file(source, 4, 2)
+    path.write_text(path.read_text(encoding="utf-8") + "\nTexte ajouté.\n", encoding="utf-8")
+    assert len(check("text")) < 12
+    edit(path, 'title: "', 'title: "Titre revu ')
+    check("title")
+    edit(next(source.glob("*-n4/issue.yaml")), "intro: \"", "intro: \"Nouvelle introduction. ")
+    assert "numeros/4/index.html" in check("issue")
+    edit(source / "organisations.yaml", 'name: "ALFI"', 'name: "ALFI (association)"')
+    assert len(check("organisation")) > 12
+    article_file(source, 6, 3).unlink()
+    check("removed")
+    edit(article_file(source, 2, 1), "organisation: ", "organisation: inconnue\n_x: ")
+    with pytest.raises(ContentError):
+        build(source, site, settings_for(), search_on=False, cache=cache,
+              skip_if_unchanged=False)
+    edit(article_file(source, 2, 1), "organisation: inconnue\n_x: ", "organisation: ")
+    check("fixed")
