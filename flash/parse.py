@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flash.sources import SourceError, Yaml, parse_yaml, split_front_matter
+from flash.sources import SourceError, Yaml, decode, parse_yaml, split_front_matter
 
 ISSUE_FILE = "issue.yaml"
 
@@ -45,18 +45,6 @@ class Parsed:
     image_refs: tuple[tuple[str, int], ...] = ()  # (src, line as given to the resolver)
     # Other files the result depends on (the images it shows): (path, size, mtime in ns)
     depends: tuple[tuple[str, int, int], ...] = ()
-
-
-def decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise SourceError(
-            line,
-            "le fichier n’est pas encodé en UTF-8 (octet invalide "
-            f"0x{raw[exc.start]:02x}) : enregistrez-le en UTF-8",
-        ) from exc
 
 
 Refs = tuple[tuple[str, int], ...]

@@ -56,7 +56,11 @@ class Yaml:
 
 
 def read_text(path: Path) -> str:
-    raw = path.read_bytes()
+    return decode(path.read_bytes())
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 text of a content file, or a SourceError on the line of the first bad byte."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
