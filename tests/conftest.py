@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,21 @@ def corpus_site(tmp_path_factory: pytest.TempPathFactory, corpus_source: Path) -
     out = tmp_path_factory.mktemp("corpus-site") / "_site"
     build(corpus_source, out, settings_for())
     return out
+
+
+@pytest.fixture(scope="module")
+def base_url(sample_site: Path) -> Iterator[str]:
+    """The sample site served on 127.0.0.1 as Netlify would (see site_server.py)."""
+    from site_server import serve
+
+    with serve(sample_site) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """Debian's headless Chromium, one per test module."""
+    from site_server import chromium
+
+    with chromium() as launched:
+        yield launched

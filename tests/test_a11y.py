@@ -4,13 +4,11 @@ site in a real headless Chromium, finds no violation; organisation colours keep 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import REPO, SAMPLE, parse
 from corpus import ORGANISATIONS
-from site_server import chromium, serve
 
 from flash.colours import LIGHT_TEXT, WASH, contrast, readable_background, readable_on_white
 from flash.validate import load_corpus
@@ -31,18 +29,6 @@ PAGES = {
 }
 # Every rule axe runs by default: WCAG 2.0/2.1 A and AA, and its best practices.
 RUN = "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-
-
-@pytest.fixture(scope="module")
-def base_url(sample_site: Path) -> Iterator[str]:
-    with serve(sample_site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    with chromium() as launched:
-        yield launched
 
 
 def violations(browser, url: str, width: int) -> list[dict]:

@@ -4,12 +4,10 @@ visible focus, printing, reduced motion, and every page kind without JavaScript.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import parse
-from site_server import chromium, serve
 
 ISSUE = "/numeros/195/"
 ARTICLE = "/numeros/195/livre-de-recettes-gratines/"
@@ -27,18 +25,6 @@ PAGE_KINDS = {
     "404": "/cette-page-n-existe-pas/",
 }
 RESULT_LINK = ".pagefind-ui__result-link"
-
-
-@pytest.fixture(scope="module")
-def base_url(sample_site: Path) -> Iterator[str]:
-    with serve(sample_site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

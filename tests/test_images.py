@@ -8,18 +8,14 @@ import os
 import struct
 import subprocess
 import sys
-import threading
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from conftest import parse, settings_for, write_tree
 from PIL import ExifTags, ImageCms, ImageDraw
 from PIL import Image as PILImage
+from site_server import chromium, serve
 
 from flash import images
 from flash.build import build, images_of
@@ -470,42 +466,17 @@ def test_png_renamed_jpg_is_read_by_content(tmp_path: Path) -> None:
 
 # --- in the browser ---------------------------------------------------------------------------
 
-@contextmanager
-def serve(root: Path) -> Iterator[str]:
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.mark.parametrize(("width", "scale", "expected"), [(1280, 1, "960"), (390, 3, "1600"),
                                                           (390, 1, "480")])
 def test_browser_picks_a_fitting_webp(photo_site: Path, width: int, scale: int,
                                       expected: str) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Chromium absent")
-    args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"]
-    with serve(photo_site) as base, playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
-        try:
-            page = browser.new_page(viewport={"width": width, "height": 900},
-                                    device_scale_factor=scale)
-            page.goto(f"{base}/numeros/7/jardin/")
-            page.wait_for_function("document.querySelector('.figure img').complete")
-            chosen = page.evaluate("document.querySelector('.figure img').currentSrc")
-            box = page.evaluate("(() => { const r = document.querySelector('.figure img')"
-                                ".getBoundingClientRect(); return [r.width, r.height]; })()")
-        finally:
-            browser.close()
+    with serve(photo_site) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": width, "height": 900},
+                                device_scale_factor=scale)
+        page.goto(f"{base}/numeros/7/jardin/")
+        page.wait_for_function("document.querySelector('.figure img').complete")
+        chosen = page.evaluate("document.querySelector('.figure img').currentSrc")
+        box = page.evaluate("(() => { const r = document.querySelector('.figure img')"
+                            ".getBoundingClientRect(); return [r.width, r.height]; })()")
     assert chosen.endswith(".webp") and f"/media/telephone-{expected}." in chosen, chosen
     assert abs(box[1] - box[0] * 1.5) < 2  # the reserved box has the photo's proportions
