@@ -292,7 +292,7 @@ class Manifests:
 
 MODEL = frozenset((Article, Issue, Organisation, Theme, Image, Link))
 # An article's text and what is computed from it (its reading time): see Fingerprints.bodies
-TEXT_FIELDS = ("body_html", "body_text", "words")
+TEXT_FIELDS = ("body_html", "excerpt", "words")
 
 
 @lru_cache(maxsize=256)

@@ -59,7 +59,7 @@ class Article:
     order: int
     draft: bool
     body_html: str
-    body_text: str  # plain text, for descriptions, search and the text email
+    excerpt: str  # the text's first characters, plain: a summary when none is written
     words: int
     source: Path
     images: tuple[Image, ...] = ()  # images the body shows

@@ -54,7 +54,7 @@ def _paginate(articles: tuple[Article, ...], per_page: int, url_of) -> Iterator[
 def _summary(article: Article) -> str:
     if article.summary:
         return article.summary
-    text = article.body_text.replace("\n", " ")
+    text = article.excerpt.replace("\n", " ")
     return text if len(text) <= 200 else text[:197].rsplit(" ", 1)[0] + "…"
 
 

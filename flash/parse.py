@@ -23,6 +23,9 @@ ISSUE_FILE = "issue.yaml"
 ResolverFactory = Callable[[Path, Path, int], Callable[[str, int], Any]]
 
 
+EXCERPT = 400  # characters of plain text kept per article
+
+
 @dataclass(frozen=True, slots=True)
 class Rendering:
     """markdown.Rendered, as plain picklable values."""
@@ -96,7 +99,10 @@ def _render(text: str, path: Path, base: Path, offset: int, first_line: int,
         return resolver(src, line)
 
     done = markdown.render(text, resolve, first_line)
-    return Rendering(done.html, done.text, done.words, tuple(done.images)), tuple(refs)
+    # Only the start of the plain text is ever shown (a summary when none is written): keeping
+    # all of it would double the memory an archive's texts take.
+    excerpt = done.text[:EXCERPT]
+    return Rendering(done.html, excerpt, done.words, tuple(done.images)), tuple(refs)
 
 
 def parse_article(path: Path, raw: bytes, resolvers: ResolverFactory) -> Parsed:

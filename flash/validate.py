@@ -547,7 +547,7 @@ def _load_article(ctx: Context, path: Path, organisations: dict[str, Organisatio
         themes=article_themes, location=french(location) if location else None,
         summary=french(summary) if summary else None, image=image, links=links,
         order=order if order is not None else position, draft=draft, body_html=rendered.html,
-        body_text=rendered.text, words=rendered.words, source=path, images=body_images)
+        excerpt=rendered.text, words=rendered.words, source=path, images=body_images)
 
 
 def _organisation(ctx: Context, path: Path, doc: Yaml, organisations: dict[str, Organisation]

@@ -249,7 +249,7 @@ def mail_safe(fragment: str, settings: Settings, page: str, images: tuple[Image,
 def summary_of(article: Article) -> str:
     if article.summary:
         return article.summary
-    text = re.sub(r"[ \t\r\n]+", " ", article.body_text).strip()
+    text = re.sub(r"[ \t\r\n]+", " ", article.excerpt).strip()
     return text if len(text) <= 240 else text[:237].rsplit(" ", 1)[0] + "…"
 
 
