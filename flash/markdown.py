@@ -170,18 +170,22 @@ _MD = _make_parser()
 
 
 def _plain_text(tokens: list[Token]) -> str:
+    """The text a reader sees, on one line: single spaces between words."""
     parts: list[str] = []
+    append = parts.append
     for token in tokens:
-        if token.type == "inline" and token.children:
-            for child in token.children:
-                if child.type in ("text", "code_inline"):
-                    parts.append(child.content)
-                elif child.type in ("softbreak", "hardbreak"):
-                    parts.append(" ")
-            parts.append("\n")
-        elif token.type in ("fence", "code_block"):
-            parts.append(token.content)
-    return re.sub(r"[ \t]+", " ", "".join(parts)).strip()
+        kind = token.type
+        if kind == "inline":
+            for child in token.children or ():
+                child_kind = child.type
+                if child_kind == "text" or child_kind == "code_inline":
+                    append(child.content)
+                elif child_kind == "softbreak" or child_kind == "hardbreak":
+                    append(" ")
+            append("\n")
+        elif kind == "fence" or kind == "code_block":
+            append(token.content)
+    return " ".join("".join(parts).split())
 
 
 _WIDE = re.compile(r"[^\x00-\xff]")
@@ -225,7 +229,8 @@ def render(source: str, resolve_image: ImageResolver | None = None, first_line: 
                     content=resolved.html(alt, french(str(title)) if title else None))
     body = _compact(_CLEANER.clean(_MD.renderer.render(tokens, _MD.options, env)))
     text = _plain_text(tokens)
-    return Rendered(html=body, text=text, words=len(text.split()), images=images)
+    return Rendered(html=body, text=text, words=text.count(" ") + 1 if text else 0,
+                    images=images)
 
 
 def render_inline(source: str) -> str:

@@ -17,7 +17,8 @@ _UNIT = re.compile(r"(?<=\d)[ \u00a0]?(%|€|°C)")
 _ELLIPSIS = re.compile(r"\.\.\.")
 _APOSTROPHE = re.compile(r"(?<=\w)'|'(?=\w)")
 _DIGIT = re.compile(r"\d")
-_URL_HINTS = ("://", "www.", "@", "mailto:")
+# Any character one of the rules below acts on.
+_NEEDS = re.compile(r"[\"'«»!?;:%€\d]|\.\.\.")
 
 
 class Quotes:
@@ -74,8 +75,10 @@ def french(text: str, quotes: Quotes | None = None) -> str:
     """Applies French typography to plain text, leaving URLs and e-mail addresses untouched."""
     if not text:
         return text
+    if _NEEDS.search(text) is None:  # most pieces of text: nothing to do
+        return text
     quotes = quotes or Quotes()
-    if not any(hint in text for hint in _URL_HINTS):
+    if "://" not in text and "www." not in text and "@" not in text and "mailto:" not in text:
         return _punctuation(quotes.replace(text))
     pieces = []
     last = 0
