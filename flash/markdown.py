@@ -138,23 +138,73 @@ def _video_rule(state: StateCore) -> None:
     state.tokens = out
 
 
-def _typography_rule(state: StateCore) -> None:
+def _inline_rule(state: StateCore) -> None:
+    """One walk over the parsed article for everything done per piece of text: headings
+    demoted, French typography, images resolved, and the plain text collected (the tokens are
+    walked once: this runs for every article of the archive)."""
+    env = state.env
+    resolve: ImageResolver | None = env.get(_RESOLVE)
+    first_line: int = env.get(_FIRST_LINE, 1)
+    images: list[str] = env.setdefault(_IMAGES, [])
+    parts: list[str] = env.setdefault(_TEXT, [])
+    append = parts.append
     for token in state.tokens:
-        if token.type == "heading_open" and token.tag == "h1":
+        kind = token.type
+        if kind == "inline":
+            children = token.children
+            if not children:
+                continue
+            quotes = Quotes()
+            in_autolink = 0
+            for index, child in enumerate(children):
+                child_kind = child.type
+                if child_kind == "text":
+                    if not in_autolink:
+                        child.content = french(child.content, quotes)
+                    append(child.content)
+                elif child_kind == "softbreak" or child_kind == "hardbreak":
+                    append(" ")
+                elif child_kind == "code_inline" or child_kind == "text_special":
+                    append(child.content)
+                elif child_kind == "link_open":
+                    in_autolink += child.markup == "autolink"
+                elif child_kind == "link_close":
+                    in_autolink = max(0, in_autolink - 1)
+                elif child_kind == "image" and resolve is not None:
+                    line = first_line + (token.map[0] if token.map else 0)
+                    replacement = _resolved_image(state, child, resolve, line, images)
+                    if replacement is not None:
+                        children[index] = replacement
+            append("\n")
+        elif (kind == "heading_open" or kind == "heading_close") and token.tag == "h1":
             token.tag = "h2"  # the page title is the only h1
-        elif token.type == "heading_close" and token.tag == "h1":
-            token.tag = "h2"
-        if token.type != "inline" or not token.children:
-            continue
-        quotes = Quotes()
-        in_autolink = 0
-        for child in token.children:
-            if child.type == "link_open":
-                in_autolink += child.markup == "autolink"
-            elif child.type == "link_close":
-                in_autolink = max(0, in_autolink - 1)
-            elif child.type == "text" and not in_autolink:
-                child.content = french(child.content, quotes)
+        elif kind == "fence" or kind == "code_block":
+            append(token.content)
+
+
+def _resolved_image(state: StateCore, image: Token, resolve: ImageResolver, line: int,
+                    images: list[str]) -> Token | None:
+    """The image token made to point at the published file, or the markup that replaces it."""
+    src = str(image.attrGet("src") or "")
+    resolved = resolve(src, line)
+    if resolved is None:
+        image.attrSet("loading", "lazy")
+        return None
+    images.append(src)
+    if isinstance(resolved, str):
+        image.attrSet("src", resolved)
+        image.attrSet("loading", "lazy")
+        return None
+    alt = french(state.md.renderer.renderInlineAsText(image.children or [], state.md.options,
+                                                      state.env))
+    title = image.attrGet("title")
+    return Token("html_inline", "", 0,
+                 content=resolved.html(alt, french(str(title)) if title else None))
+
+
+# Keys of the markdown-it env through which render() and _inline_rule talk.
+_RESOLVE, _FIRST_LINE = "flash_resolve", "flash_first_line"
+_IMAGES, _TEXT = "flash_images", "flash_text"
 
 
 def _make_parser() -> MarkdownIt:
@@ -162,30 +212,11 @@ def _make_parser() -> MarkdownIt:
     md.enable("table").enable("strikethrough")
     md.use(footnote_plugin).use(attrs_plugin, spans=True).use(attrs_block_plugin)
     md.core.ruler.after("block", "flash_video", _video_rule)
-    md.core.ruler.after("inline", "flash_typography", _typography_rule)
+    md.core.ruler.after("inline", "flash_inline", _inline_rule)
     return md
 
 
 _MD = _make_parser()
-
-
-def _plain_text(tokens: list[Token]) -> str:
-    """The text a reader sees, on one line: single spaces between words."""
-    parts: list[str] = []
-    append = parts.append
-    for token in tokens:
-        kind = token.type
-        if kind == "inline":
-            for child in token.children or ():
-                child_kind = child.type
-                if child_kind == "text" or child_kind == "code_inline":
-                    append(child.content)
-                elif child_kind == "softbreak" or child_kind == "hardbreak":
-                    append(" ")
-            append("\n")
-        elif kind == "fence" or kind == "code_block":
-            append(token.content)
-    return " ".join("".join(parts).split())
 
 
 _WIDE = re.compile(r"[^\x00-\xff]")
@@ -202,35 +233,13 @@ def _compact(html_text: str) -> str:
 
 def render(source: str, resolve_image: ImageResolver | None = None, first_line: int = 1
            ) -> Rendered:
-    env: dict = {}
+    env: dict = {_RESOLVE: resolve_image, _FIRST_LINE: first_line}
     tokens = _MD.parse(source, env)
-    images: list[str] = []
-    for token in tokens:
-        if token.type != "inline" or not token.children:
-            continue
-        line = first_line + (token.map[0] if token.map else 0)
-        for index, child in enumerate(token.children):
-            if child.type == "image" and resolve_image is not None:
-                src = str(child.attrGet("src") or "")
-                resolved = resolve_image(src, line)
-                if resolved is None:
-                    child.attrSet("loading", "lazy")
-                    continue
-                images.append(src)
-                if isinstance(resolved, str):
-                    child.attrSet("src", resolved)
-                    child.attrSet("loading", "lazy")
-                    continue
-                alt = french(_MD.renderer.renderInlineAsText(child.children or [], _MD.options,
-                                                             env))
-                title = child.attrGet("title")
-                token.children[index] = Token(
-                    "html_inline", "", 0,
-                    content=resolved.html(alt, french(str(title)) if title else None))
     body = _compact(_CLEANER.clean(_MD.renderer.render(tokens, _MD.options, env)))
-    text = _plain_text(tokens)
+    # The text a reader sees, on one line: single spaces between words.
+    text = " ".join("".join(env[_TEXT]).split())
     return Rendered(html=body, text=text, words=text.count(" ") + 1 if text else 0,
-                    images=images)
+                    images=env[_IMAGES])
 
 
 def render_inline(source: str) -> str:

@@ -1,24 +1,27 @@
-"""French typography for running text (never for code, URLs or HTML attributes)."""
+"""French typography for running text (never for code, URLs or HTML attributes).
+
+Every article goes through here piece by piece, so each rule first checks with `in` (a fast
+scan) that its character is present, and the regular expressions start with the character
+they look for: the regex engine then skips ahead instead of trying a match at every position.
+"""
 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 NNBSP = "\u202f"  # narrow no-break space: before ; ! ? and inside « »
 NBSP = "\u00a0"  # no-break space: before :
 
+_SPACES = " \u00a0\u202f"
 _URL = re.compile(r"(?:https?://|www\.|mailto:)\S+|\S+@\S+\.\w+")
-_SPACE_BEFORE = re.compile(r"[ \u00a0\u202f]*([;!?]+)")
-_COLON = re.compile(r"(?<=\S)[ \u00a0\u202f]*:(?=\s|$)|[ \u00a0\u202f]+:(?=\s|$)")
+_COLON = re.compile(r":(?=\s|$)")
 _GUILLEMET_OPEN = re.compile(r"«[ \u00a0\u202f]*")
 _GUILLEMET_CLOSE = re.compile(r"[ \u00a0\u202f]*»")
-_THOUSANDS = re.compile(r"(?<=\d)[ \u00a0](?=\d{3}\b)")
-_UNIT = re.compile(r"(?<=\d)[ \u00a0]?(%|€|°C)")
-_ELLIPSIS = re.compile(r"\.\.\.")
-_APOSTROPHE = re.compile(r"(?<=\w)'|'(?=\w)")
-_DIGIT = re.compile(r"\d")
-# Any character one of the rules below acts on.
-_NEEDS = re.compile(r"[\"'«»!?;:%€\d]|\.\.\.")
+# French text writes its figures with ASCII digits, which `in` finds faster than \d.
+_THOUSANDS = re.compile(r"([0-9])[ \u00a0](?=[0-9]{3}(?!\w))")
+_UNIT = re.compile(r"([0-9])[ \u00a0]?(%|€|°C)")
+_OPENING = "([{"  # a mark right after these stays tight: « (?) »
 
 
 class Quotes:
@@ -39,43 +42,98 @@ class Quotes:
         return "".join(out)
 
 
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"  # what \w means to the re module
+
+
+def _apostrophes(text: str) -> str:
+    """' touching a letter becomes ’; a quote standing alone stays as written."""
+    pieces = text.split("'")
+    out = [pieces[0]]
+    for before, after in pairwise(pieces):
+        out.append("’" if _is_word(before[-1:]) or _is_word(after[:1]) else "'")
+        out.append(after)
+    return "".join(out)
+
+
+def _mark_runs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each run of ; ! ? in the text: found with str.find, which is several
+    times faster than a regex character class here."""
+    found = []
+    for mark in ";!?":
+        index = text.find(mark)
+        while index >= 0:
+            found.append(index)
+            index = text.find(mark, index + 1)
+    found.sort()
+    runs = []
+    for index in found:
+        if runs and runs[-1][1] == index:
+            runs[-1][1] = index + 1
+        else:
+            runs.append([index, index + 1])
+    return [(start, end) for start, end in runs]
+
+
+def _before_marks(text: str) -> str:
+    """One narrow no-break space before ; ! ? in place of any spaces, except at the very start
+    of a piece, where a mark follows markup (a link, emphasis) and stays tight unless spaced, and
+    after an opening bracket."""
+    out = []
+    last = 0
+    for start, end in _mark_runs(text):
+        lead = start
+        while lead > last and text[lead - 1] in _SPACES:
+            lead -= 1
+        tight = text[lead - 1] in _OPENING if lead else lead == start
+        out.append(text[last:lead])
+        out.append(text[start:end] if tight else NNBSP + text[start:end])
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _before_colons(text: str) -> str:
+    """A no-break space before a colon that ends a clause (not in 10:30 or a URL)."""
+    out = []
+    last = 0
+    for match in _COLON.finditer(text):
+        start = lead = match.start()
+        while lead > last and text[lead - 1] in _SPACES:
+            lead -= 1
+        spaced = lead < start or (lead > 0 and not text[lead - 1].isspace())
+        out.append(text[last:lead])
+        out.append(NBSP + ":" if spaced else ":")
+        last = match.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
 def _punctuation(text: str) -> str:
-    # Each rule runs only when its character is present: most text pieces need none.
+    # Each rule runs only when its character is present: most text pieces need few of them.
     if "..." in text:
-        text = _ELLIPSIS.sub("…", text)
+        text = text.replace("...", "…")
     if "'" in text:
-        text = _APOSTROPHE.sub("’", text)
+        text = _apostrophes(text)
     if "«" in text:
         text = _GUILLEMET_OPEN.sub("«" + NNBSP, text)
     if "»" in text:
         text = _GUILLEMET_CLOSE.sub(NNBSP + "»", text)
     if "!" in text or "?" in text or ";" in text:
-        source = text
-        text = _SPACE_BEFORE.sub(lambda m: _before_mark(m, source), text)
+        text = _before_marks(text)
     if ":" in text:
-        text = _COLON.sub(NBSP + ":", text)
-    if _DIGIT.search(text):
-        text = _THOUSANDS.sub(NNBSP, text)
-        text = _UNIT.sub(lambda m: NNBSP + m.group(1), text)
+        text = _before_colons(text)
+    if ("0" in text or "1" in text or "2" in text or "3" in text or "4" in text or "5" in text
+            or "6" in text or "7" in text or "8" in text or "9" in text):
+        text = _THOUSANDS.sub("\\1" + NNBSP, text)
+        if "%" in text or "€" in text or "°C" in text:
+            text = _UNIT.sub("\\1" + NNBSP + "\\2", text)
     return text
-
-
-def _before_mark(match: re.Match[str], text: str) -> str:
-    start = match.start()
-    # "?!" at the very start of a piece follows markup (a link, emphasis): keep it tight
-    # only when nothing precedes it; after a word or a space it takes a narrow space.
-    if start == 0 and not match.group(0)[0].isspace():
-        return match.group(1)
-    if start > 0 and text[start - 1] in "([{":
-        return match.group(1)
-    return NNBSP + match.group(1)
 
 
 def french(text: str, quotes: Quotes | None = None) -> str:
     """Applies French typography to plain text, leaving URLs and e-mail addresses untouched."""
     if not text:
-        return text
-    if _NEEDS.search(text) is None:  # most pieces of text: nothing to do
         return text
     quotes = quotes or Quotes()
     if "://" not in text and "www." not in text and "@" not in text and "mailto:" not in text:
