@@ -383,8 +383,20 @@ def line(name: str, run: Run, pages: Counter | None = None) -> str:
             f"{families}")
 
 
+def set_aside(path: Path, trash: Path) -> None:
+    """Moves a previous output out of the way instead of deleting it. On ext4, creating files
+    in the seconds after thousands were deleted costs kernel time (the inode allocator skips
+    inodes freed recently), so a deletion just before a timed run made its time depend on what
+    ran before it; the trash is deleted once the timed runs are over."""
+    if path.exists():
+        trash.mkdir(parents=True, exist_ok=True)
+        path.rename(trash / f"{path.parent.name}-{path.name}-{time.monotonic_ns()}")
+
+
 def bench_size(issues: int, per_issue: int, runs: int, hugo: str, pelican: Path) -> None:
     work = HERE / "out" / f"{issues}x{per_issue}"
+    trash = work / "trash"
+    shutil.rmtree(trash, ignore_errors=True)
     source = work / "flash" / "issues"
     generate(source, issues, per_issue, seed=1)
     source_issues, articles = read_corpus(source)
@@ -401,18 +413,18 @@ def bench_size(issues: int, per_issue: int, runs: int, hugo: str, pelican: Path)
           f"({runs} passes alternées, médiane)", flush=True)
 
     def flash_cold(sample: bool = False) -> Run:
-        shutil.rmtree(flash_out, ignore_errors=True)
-        shutil.rmtree(flash_cache, ignore_errors=True)
+        set_aside(flash_out, trash)
+        set_aside(flash_cache, trash)
         return measure([*build_command, "--no-search", "--no-emails"], sample=sample)
 
     def hugo_cold(sample: bool = False) -> Run:
-        shutil.rmtree(hugo_out, ignore_errors=True)
-        shutil.rmtree(work / "hugo" / "resources", ignore_errors=True)
+        set_aside(hugo_out, trash)
+        set_aside(work / "hugo" / "resources", trash)
         return measure([hugo, "--quiet", "-s", str(work / "hugo"), "-d", str(hugo_out)],
                        sample=sample)
 
     def pelican_cold(sample: bool = False) -> Run:
-        shutil.rmtree(pelican_out, ignore_errors=True)
+        set_aside(pelican_out, trash)
         return measure([str(pelican), "-q", "-s", "pelicanconf.py", "-o", "output", "content"],
                        cwd=work / "pelican", sample=sample)
 
@@ -435,8 +447,8 @@ def bench_size(issues: int, per_issue: int, runs: int, hugo: str, pelican: Path)
                                              if seconds >= 0.005))
 
     def full_cold(sample: bool = False) -> Run:
-        shutil.rmtree(flash_out, ignore_errors=True)
-        shutil.rmtree(flash_cache, ignore_errors=True)
+        set_aside(flash_out, trash)
+        set_aside(flash_cache, trash)
         return measure(build_command, sample=sample)
 
     full = with_memory(full_cold(), full_cold(sample=True))
@@ -456,6 +468,7 @@ def bench_size(issues: int, per_issue: int, runs: int, hugo: str, pelican: Path)
     print(f"  flash serve, 1 article modifié : reconstruction {median * 1000:.0f} ms"
           f" (médiane de {len(times)}, de {times[0] * 1000:.0f} à {times[-1] * 1000:.0f} ms), "
           f"{rebuilds[-1][1]} fichiers rendus")
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def main() -> None:

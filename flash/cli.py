@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
+
+
+def _status(message: str) -> contextlib.AbstractContextManager:
+    """A spinner while waiting, in a terminal only (elsewhere, nothing would show it)."""
+    return err.status(message) if err.is_terminal else contextlib.nullcontext()
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -85,7 +91,7 @@ def build(source: str | None, output: str | None, base_url: str | None, drafts: 
     settings = settings.with_overrides(base_url=base_url)
     target = Path(output) if output else settings.root / settings.output
     try:
-        with err.status("Construction du site…"):
+        with _status("Construction du site…"):
             report = run_build(folder, target, settings, drafts=drafts,
                                search_on=False if no_search else None, emails=not no_emails,
                                use_cache=not no_cache)
