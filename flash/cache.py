@@ -175,39 +175,53 @@ class ParseCache:
         self._ensure_loaded()
         found: dict[Path, Parsed] = {}
         kept: dict[str, tuple[bytes, Parsed, tuple[int, int, int]]] = {}
-        todo: list[tuple[Path, bytes, bytes, str, tuple[int, int, int]]] = []
+        todo: list[tuple[Path, str, tuple[int, int, int]]] = []
         prefix = len(str(self.source)) + 1
         for path in paths:
             name = str(path)[prefix:]  # relative to the content folder, as paths come from it
             entry = self.entries.get(name)
             try:
                 stat = os.stat(path)
-                seen = ((stat.st_size, stat.st_mtime_ns, stat.st_ino)
-                        if settled(stat.st_mtime_ns) else (-1, -1, -1))
-                if (entry is not None and entry[2] == seen and seen[0] >= 0
-                        and unchanged(entry[1].depends)):
-                    found[path] = entry[1]  # untouched since it was read, as for git
-                    kept[name] = entry
-                    continue
-                raw = path.read_bytes()
             except OSError:
                 continue  # validation reports it
-            digest = hashlib.blake2b(raw, digest_size=16).digest()
-            if entry is not None and entry[0] == digest and unchanged(entry[1].depends):
-                found[path] = entry[1]
-                kept[name] = (digest, entry[1], seen)
-                self.dirty = True
+            seen = ((stat.st_size, stat.st_mtime_ns, stat.st_ino)
+                    if settled(stat.st_mtime_ns) else (-1, -1, -1))
+            if (entry is not None and entry[2] == seen and seen[0] >= 0
+                    and unchanged(entry[1].depends)):
+                found[path] = entry[1]  # untouched since it was read, as for git
+                kept[name] = entry
             else:
-                todo.append((path, raw, digest, name, seen))
+                todo.append((path, name, seen))
+        self.parsed = 0
         if todo:
             resolvers = validate.parse_resolvers(root, images.cache_root(self.source))
-            results = fork_map(lambda item: parse_file(item[0], item[1], resolvers), todo)
-            for (path, _, digest, name, seen), parsed in zip(todo, results, strict=True):
+
+            def read_and_parse(item: tuple[Path, str, Any]) -> tuple[bytes, Parsed | None] | None:
+                # Reading and hashing happen in the workers too: a cold build reads every file.
+                path, name, _ = item
+                try:
+                    raw = path.read_bytes()
+                except OSError:
+                    return None  # validation reports it
+                digest = hashlib.blake2b(raw, digest_size=16).digest()
+                entry = self.entries.get(name)
+                if entry is not None and entry[0] == digest and unchanged(entry[1].depends):
+                    return digest, None  # touched, not changed
+                return digest, parse_file(path, raw, resolvers)
+
+            for (path, name, seen), result in zip(todo, fork_map(read_and_parse, todo),
+                                                  strict=True):
+                if result is None:
+                    continue
+                digest, parsed = result
+                if parsed is None:
+                    parsed = self.entries[name][1]
+                else:
+                    self.parsed += 1
                 found[path] = parsed
                 kept[name] = (digest, parsed, seen)
         self.dirty = self.dirty or bool(todo) or len(kept) != len(self.entries)
         self.entries = kept
-        self.parsed = len(todo)
         return found
 
     def save(self) -> None:

@@ -278,6 +278,20 @@ def _write_atomic(target: Path, data: bytes) -> None:
 
 # --- publishing (the build's images stage) -----------------------------------------------------
 
+@dataclass(frozen=True)
+class Job:
+    """One image to encode into its cache entry (flash.pixels does it)."""
+
+    source: str
+    digest: str
+    entry: str  # cache folder to create
+    width: int  # upright size of the original
+    height: int
+    files: tuple[tuple[str, int], ...]  # (file name, width)
+    webp_quality: int
+    jpeg_quality: int
+
+
 class Target(Protocol):
     """Where the copies go: flash.output.Staging."""
 
@@ -288,8 +302,6 @@ def publish(images: Iterable[Image], staging: Target, source: Path, *,
             workers: int | None = None, recipe: Recipe = RECIPE) -> ImageReport:
     """Encodes what the cache lacks (on every core), then links every copy into the site.
     Raises ContentError naming each image that cannot be published."""
-    from flash import pixels  # Pillow is imported only when there are images
-
     cache = cache_root(source)
     report = ImageReport()
     entries: dict[str, Image] = {}  # one encoding per content, even if used under two names
@@ -309,12 +321,17 @@ def publish(images: Iterable[Image], staging: Target, source: Path, *,
                 continue
             shutil.rmtree(entry, ignore_errors=True)  # damaged by hand: made again
         files = tuple(sorted({(name, int(name.split(".")[0])) for name in names}))
-        jobs.append(pixels.Job(str(image.source), image.digest or file_digest(image.source),
-                         str(entry), image.width, image.height, files,
-                         recipe.webp_quality, recipe.jpeg_quality))
+        jobs.append(Job(str(image.source), image.digest or file_digest(image.source),
+                        str(entry), image.width, image.height, files,
+                        recipe.webp_quality, recipe.jpeg_quality))
     problems = []
     by_entry = {job.entry: job for job in jobs}
-    for entry, problem, seconds in pixels.run(jobs, workers or os.cpu_count() or 1):
+    encoded = []
+    if jobs:
+        from flash import pixels  # Pillow is imported only when there is something to encode
+
+        encoded = pixels.run(jobs, workers or os.cpu_count() or 1)
+    for entry, problem, seconds in encoded:
         report.seconds_encoding += seconds
         if problem:
             problems.append(Diagnostic(_display(Path(by_entry[entry].source), source), None,

@@ -219,16 +219,13 @@ def _make_parser() -> MarkdownIt:
 _MD = _make_parser()
 
 
-_WIDE = re.compile(r"[^\x00-\xff]")
-
-
 def _compact(html_text: str) -> str:
     """Characters beyond Latin-1 (’ « » … and the narrow no-break space) as character
     references: CPython then stores the HTML with one byte per character instead of two, which
     halves what a large archive's texts take in memory. Browsers and parsers read them alike."""
-    if _WIDE.search(html_text) is None:
+    if html_text.isascii():
         return html_text
-    return _WIDE.sub(lambda m: f"&#{ord(m.group())};", html_text)
+    return html_text.encode("latin-1", "xmlcharrefreplace").decode("latin-1")
 
 
 def render(source: str, resolve_image: ImageResolver | None = None, first_line: int = 1

@@ -20,7 +20,7 @@ from pathlib import Path
 from PIL import Image as PILImage
 from PIL import ImageCms, ImageOps
 
-from flash.images import MAX_PIXELS, ImageProblem, scaled_height
+from flash.images import MAX_PIXELS, ImageProblem, Job, scaled_height
 from flash.typography import NNBSP
 
 # Pillow's own guard against decompression bombs fails at twice its limit only; _open refuses
@@ -150,18 +150,6 @@ def _normalise(image: PILImage.Image) -> PILImage.Image:
 
 
 # --- encoding (in worker processes) --------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Job:
-    source: str
-    digest: str
-    entry: str  # cache folder to create
-    width: int  # upright size of the original
-    height: int
-    files: tuple[tuple[str, int], ...]  # (file name, width)
-    webp_quality: int
-    jpeg_quality: int
-
 
 def _encode(job: Job) -> tuple[str, str | None, float]:
     """Writes one cache entry; returns (entry, French problem or None, CPU seconds)."""
