@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -163,7 +164,13 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
     from flash import images, search, urls
     from flash.archive import build_archive
     from flash.pages import feeds, plan
-    from flash.render import render_feed, render_redirects, render_robots, render_sitemap
+    from flash.render import (
+        render_feed,
+        render_page,
+        render_redirects,
+        render_robots,
+        render_sitemap,
+    )
 
     with _stage(report, "lecture et vérification"):
         corpus, report.warnings = load(source, drafts, cache)
@@ -190,22 +197,20 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
         staging = Staging(output, previous, previous_groups,
                           complete=bool(site.search and pages_changed))
     try:
-        with _stage(report, "pages"):
-            todo = [(page, key) for page, key in zip(page_plan, keys, strict=True)
-                    if not staging.fresh(page.path, key)]
-            _render_pages(staging, env, site, todo)
-            report.rendered += [page.path for page, _ in todo]
-        with _stage(report, "flux et plan du site"):
+        with _stage(report, "pages, flux et plan du site"):
+            jobs: list[Job] = [
+                (page.path, key, partial(render_page, env, page, site), page.template)
+                for page, key in zip(page_plan, keys, strict=True)]
             for feed in feeds(archive, settings.title):
-                path = urls.output_path(feed.url)
                 key = fingerprints.key(site_key, feed, _bodies(fingerprints, feed.articles))
-                if not staging.fresh(path, key):
-                    staging.write_text(path, render_feed(env, feed, site), key)
-                    report.rendered.append(path)
+                jobs.append((urls.output_path(feed.url), key,
+                             partial(render_feed, env, feed, site), "feed.xml"))
             key = fingerprints.key(site_key, _sitemap_inputs(page_plan))
-            if not staging.fresh("sitemap.xml", key):
-                staging.write_text("sitemap.xml", render_sitemap(env, page_plan, site), key)
-                report.rendered.append("sitemap.xml")
+            jobs.append(("sitemap.xml", key, partial(render_sitemap, env, page_plan, site),
+                         "sitemap.xml"))
+            todo = [job for job in jobs if not staging.fresh(job[0], job[1])]
+            _render(staging, env, todo)
+            report.rendered += [path for path, *_ in todo]
             staging.write_text("robots.txt", render_robots(site))
             staging.write_text("_redirects", render_redirects(corpus))
         if emails:
@@ -345,16 +350,18 @@ def _environment(cache: BuildCache, layouts: Path, layouts_key: str) -> Environm
     return env
 
 
-def _render_pages(staging: Staging, env: Environment, site: SiteView,
-                  todo: list[tuple[Page, str]]) -> None:
-    from flash.render import render_page
+# A file to render: (path in the site, key, what renders it, the template it uses)
+Job = tuple[str, str, Callable[[], str], str]
 
-    for template in {page.template for page, _ in todo}:
+
+def _render(staging: Staging, env: Environment, todo: list[Job]) -> None:
+    """Renders pages, feeds and the sitemap, on every core when there are many."""
+    for template in {template for *_, template in todo}:
         env.get_template(template)  # compiled once, before workers are forked
 
-    def work(share: Sequence[tuple[Page, str]]) -> None:
-        for page, key in share:
-            staging.write_text(page.path, render_page(env, page, site), key)
+    def work(share: Sequence[Job]) -> None:
+        for path, key, render, _ in share:
+            staging.write_text(path, render(), key)
 
     if len(todo) >= PARALLEL_PAGES:
         staging.split(todo, work)
