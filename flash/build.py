@@ -8,6 +8,7 @@ and rendering over the CPU cores.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import time
@@ -172,7 +173,11 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
         render_sitemap,
     )
 
+    layouts_key = folder_digest(layouts)
+    env = _environment(cache, layouts, layouts_key)
     with _stage(report, "lecture et vérification"):
+        # While other cores parse the content, this one compiles the templates.
+        cache.parsed.meanwhile = partial(_compile_templates, env)
         corpus, report.warnings = load(source, drafts, cache)
         if cache.keep_parsed_in_memory:  # `flash serve`: unchanged issues stay the same objects
             corpus = _canonical(corpus, cache.corpus)
@@ -183,8 +188,6 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
     site = site_view(settings, {name: url for name, (url, _) in assets.items()}, search_on)
     with _stage(report, "plan"):
         page_plan: list[Page] = plan(archive, per_page=settings.per_page)
-        layouts_key = folder_digest(layouts)
-        env = _environment(cache, layouts, layouts_key)
         fingerprints = Fingerprints(code_digest() + layouts_key, bodies=not _text_aware(layouts),
                                     texts=cache.texts, articles=cache.article_digests)
         texts = _texts(fingerprints) if not fingerprints.bodies else lambda page: ()
@@ -244,7 +247,6 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             cache.save()
     except BaseException:
         staging.abort()
-        cache.parsed.wait()
         raise
     return report
 
@@ -352,6 +354,16 @@ def _environment(cache: BuildCache, layouts: Path, layouts_key: str) -> Environm
 
 # A file to render: (path in the site, key, what renders it, the template it uses)
 Job = tuple[str, str, Callable[[], str], str]
+
+
+def _compile_templates(env: Environment) -> None:
+    """Compiles every template ahead of rendering; one that fails to compile is left for the
+    render stage, which reports it where it is used."""
+    from jinja2 import TemplateError
+
+    for name in env.list_templates(extensions=("html", "xml")):
+        with contextlib.suppress(TemplateError):
+            env.get_template(name)
 
 
 def _render(staging: Staging, env: Environment, todo: list[Job]) -> None:

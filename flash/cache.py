@@ -13,13 +13,13 @@ written by another version is ignored, never trusted. Deleting the folder is alw
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import os
 import pickle
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from functools import lru_cache
 from pathlib import Path, PurePath
@@ -157,7 +157,8 @@ class ParseCache:
         self.loaded = False
         self.dirty = False
         self.parsed = 0  # files parsed by the last build (the others came from the cache)
-        self.saver = 0  # process saving the entries (see release)
+        # Work the build does while files are parsed on other cores (see parallel.fork_map)
+        self.meanwhile: Callable[[], object] | None = None
 
     def _ensure_loaded(self) -> None:
         if self.loaded:
@@ -209,8 +210,8 @@ class ParseCache:
                     return digest, None  # touched, not changed
                 return digest, parse_file(path, raw, resolvers)
 
-            for (path, name, seen), result in zip(todo, fork_map(read_and_parse, todo),
-                                                  strict=True):
+            results = fork_map(read_and_parse, todo, meanwhile=self.meanwhile)
+            for (path, name, seen), result in zip(todo, results, strict=True):
                 if result is None:
                     continue
                 digest, parsed = result
@@ -228,31 +229,6 @@ class ParseCache:
         if self.dirty and self.path is not None:
             _save(self.path, (code_digest(), self.entries))
             self.dirty = False
-
-    def release(self) -> None:
-        """Saves (in a forked process, while the build goes on), then forgets the entries: the
-        corpus holds what the build still needs. Pickling costs memory that a process which
-        ends at once gives back."""
-        if self.dirty and self.path is not None and hasattr(os, "fork"):
-            gc.freeze()  # see flash.parallel
-            try:
-                pid = os.fork()
-            finally:
-                gc.unfreeze()
-            if pid == 0:
-                try:
-                    self.save()
-                finally:
-                    os._exit(0)
-            self.saver = pid
-            self.dirty = False
-        self.entries = {}
-
-    def wait(self) -> None:
-        """Waits for the process saving the entries, if any."""
-        if self.saver:
-            os.waitpid(self.saver, 0)
-            self.saver = 0
 
 
 # --- manifests of output folders -------------------------------------------------------------
@@ -455,4 +431,3 @@ class BuildCache:
     def save(self, final: bool = False) -> None:
         if final or not self.keep_parsed_in_memory:
             self.parsed.save()
-        self.parsed.wait()

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flash.parallel import cores, fork_map
+from flash.parallel import fork_map
 
 T = TypeVar("T")
 Group = tuple[str, str]  # (name, key)
@@ -134,21 +134,18 @@ class Staging:
             return all(self.fresh(relative, self.previous.get(relative, ""))
                        for relative in previous[1])
 
-    def split(self, items: Sequence[T], work: Callable[[Sequence[T]], Any]) -> None:
-        """work(share) for shares of `items` on every core; what workers stage is recorded."""
-        count = min(cores(), len(items))
-        if count <= 1:
-            work(items)
-            return
-        shares = [items[k::count] for k in range(count)]
+    def split(self, items: Sequence[T], work: Callable[[Sequence[T]], Any], *,
+              meanwhile: Callable[[], object] | None = None) -> None:
+        """work(some items) on every core until all are done; what workers stage is recorded.
+        `meanwhile`: what this process does first, while the workers start."""
 
-        def logged(share: Sequence[T]) -> list[tuple[str, str, bool, Group | None]]:
+        def logged(item: T) -> list[tuple[str, str, bool, Group | None]]:
             self._log = []
-            work(share)
+            work((item,))
             return self._log
 
         try:
-            logs = fork_map(logged, shares, workers=count, minimum=1)
+            logs = fork_map(logged, items, minimum=2, meanwhile=meanwhile)
         finally:
             self._log = None
         for log in logs:
