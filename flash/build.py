@@ -192,10 +192,17 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
                                     texts=cache.texts, articles=cache.article_digests)
         texts = _texts(fingerprints) if not fingerprints.bodies else lambda page: ()
         site_key = fingerprints.key(site, settings)
-        keys = _page_keys(cache, fingerprints, site_key, texts, page_plan)
         known = cache.manifests.load(output) if use_cache else None
         previous, previous_groups = known or ({}, {})
-        pages_changed = any(previous.get(p.path) != k for p, k in zip(page_plan, keys, strict=True))
+        keys: list[str] | list[Callable[[], str]]
+        if previous or cache.keep_parsed_in_memory:
+            keys = _page_keys(cache, fingerprints, site_key, texts, page_plan)
+            pages_changed = any(previous.get(p.path) != k
+                                for p, k in zip(page_plan, keys, strict=True))
+        else:  # nothing to compare with: the workers compute the keys of what they render
+            keys = [partial(_page_key, fingerprints, site_key, texts, page)
+                    for page in page_plan]
+            pages_changed = True
         # Pagefind reads the finished site: when pages change, stage all of it.
         staging = Staging(output, previous, previous_groups,
                           complete=bool(site.search and pages_changed))
@@ -211,8 +218,10 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             key = fingerprints.key(site_key, _sitemap_inputs(page_plan))
             jobs.append(("sitemap.xml", key, partial(render_sitemap, env, page_plan, site),
                          "sitemap.xml"))
-            todo = [job for job in jobs if not staging.fresh(job[0], job[1])]
-            _render(staging, env, todo)
+            todo = [job for job in jobs if not (isinstance(job[1], str)
+                                                and staging.fresh(job[0], job[1]))]
+            # Meanwhile, this process saves what the next build may reuse of the parsing.
+            _render(staging, env, todo, meanwhile=cache.save_parsed)
             report.rendered += [path for path, *_ in todo]
             staging.write_text("robots.txt", render_robots(site))
             staging.write_text("_redirects", render_redirects(corpus))
@@ -274,6 +283,11 @@ def _same_issue(old: Issue, new: Issue) -> bool:
                     for f in fields(Issue) if f.name != "articles"))
 
 
+def _page_key(fingerprints: Fingerprints, site_key: str, texts: Callable[[Page], tuple],
+              page: Page) -> str:
+    return fingerprints.key(site_key, page, texts(page))
+
+
 def _page_keys(cache: BuildCache, fingerprints: Fingerprints, site_key: str,
                texts: Callable[[Page], tuple], pages: list[Page]) -> list[str]:
     """Each page's key; `flash serve` keeps them, and a page equal to the previous build's
@@ -283,7 +297,7 @@ def _page_keys(cache: BuildCache, fingerprints: Fingerprints, site_key: str,
     for page in pages:
         old = known.get(page.path)
         keys.append(old[1] if old is not None and old[0] == page
-                    else fingerprints.key(site_key, page, texts(page)))
+                    else _page_key(fingerprints, site_key, texts, page))
     if cache.keep_parsed_in_memory:
         cache.page_keys = {page.path: (page, key) for page, key in zip(pages, keys, strict=True)}
         cache.page_keys_site = site_key
@@ -352,8 +366,9 @@ def _environment(cache: BuildCache, layouts: Path, layouts_key: str) -> Environm
     return env
 
 
-# A file to render: (path in the site, key, what renders it, the template it uses)
-Job = tuple[str, str, Callable[[], str], str]
+# A file to render: (path in the site, its key or what computes it, what renders it, the
+# template it uses)
+Job = tuple[str, "str | Callable[[], str]", Callable[[], str], str]
 
 
 def _compile_templates(env: Environment) -> None:
@@ -366,18 +381,20 @@ def _compile_templates(env: Environment) -> None:
             env.get_template(name)
 
 
-def _render(staging: Staging, env: Environment, todo: list[Job]) -> None:
+def _render(staging: Staging, env: Environment, todo: list[Job],
+            meanwhile: Callable[[], object]) -> None:
     """Renders pages, feeds and the sitemap, on every core when there are many."""
     for template in {template for *_, template in todo}:
         env.get_template(template)  # compiled once, before workers are forked
 
     def work(share: Sequence[Job]) -> None:
         for path, key, render, _ in share:
-            staging.write_text(path, render(), key)
+            staging.write_text(path, render(), key if isinstance(key, str) else key())
 
     if len(todo) >= PARALLEL_PAGES:
-        staging.split(todo, work)
+        staging.split(todo, work, meanwhile=meanwhile)
     else:
+        meanwhile()
         work(todo)
 
 

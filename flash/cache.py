@@ -428,6 +428,11 @@ class BuildCache:
         self.page_keys: dict[str, tuple[Any, str]] = {}  # path -> (page, key): build._page_keys
         self.page_keys_site = ""
 
+    def save_parsed(self) -> None:
+        """`flash serve` writes the parsed files once, when it stops."""
+        if not self.keep_parsed_in_memory:
+            self.parsed.save()
+
     def save(self, final: bool = False) -> None:
         if final or not self.keep_parsed_in_memory:
             self.parsed.save()
