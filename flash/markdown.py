@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.common.normalize_url import normalizeLink
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
@@ -113,29 +114,32 @@ class Rendered:
 
 def _video_rule(state: StateCore) -> None:
     tokens = state.tokens
-    out: list[Token] = []
     index = 0
     while index < len(tokens):
         token = tokens[index]
         if token.type == "paragraph_open" and index + 2 < len(tokens):
-            content = tokens[index + 1].content.strip()
-            link = _ALONE_LINK.match(content)
-            bare = _ALONE_URL.match(content)
-            url, label = (link.group(2), link.group(1)) if link else (
-                (bare.group(1), None) if bare else (None, None))
-            if url and video_service(url):
-                card = Token("html_block", "", 0, content=video_card(url, label), map=token.map)
-                out.append(card)
-                index += 3
-                continue
-        if token.type == "html_block" and "<iframe" in token.content:
+            card = _alone_video(tokens[index + 1].content)
+            if card is not None:  # the paragraph (open, inline, close) becomes the card
+                tokens[index : index + 3] = [Token("html_block", "", 0, content=card,
+                                                   map=token.map)]
+        elif token.type == "html_block" and "<iframe" in token.content:
             # The sanitizer removes every iframe; a known player also becomes a card, so the
             # video stays one click away without a third-party frame in the page.
             videos = _embedded_videos(token.content)
             token.content += "".join(video_card(src, None) for src in videos)
-        out.append(token)
         index += 1
-    state.tokens = out
+
+
+def _alone_video(content: str) -> str | None:
+    """The card for a paragraph that is only a link to a known video player."""
+    if "://" not in content:  # most paragraphs: no address at all
+        return None
+    content = content.strip()
+    link = _ALONE_LINK.match(content)
+    bare = _ALONE_URL.match(content)
+    url, label = (link.group(2), link.group(1)) if link else (
+        (bare.group(1), None) if bare else (None, None))
+    return video_card(url, label) if url and video_service(url) else None
 
 
 def _inline_rule(state: StateCore) -> None:
@@ -213,7 +217,17 @@ def _make_parser() -> MarkdownIt:
     md.use(footnote_plugin).use(attrs_plugin, spans=True).use(attrs_block_plugin)
     md.core.ruler.after("block", "flash_video", _video_rule)
     md.core.ruler.after("inline", "flash_inline", _inline_rule)
+    md.normalizeLink = _normalize_link  # type: ignore[method-assign]
     return md
+
+
+# Plain http(s) addresses: markdown-it's normalizeLink (percent-encoding, punycode host names)
+# returns them unchanged, at a cost that showed in the build of a large archive.
+_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]+)?(?:[/?#][A-Za-z0-9\-._~!$&'()*+,;=:@/?#]*)?")
+
+
+def _normalize_link(url: str) -> str:
+    return url if _PLAIN_URL.fullmatch(url) else normalizeLink(url)
 
 
 _MD = _make_parser()
