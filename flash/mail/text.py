@@ -169,11 +169,33 @@ class _Converter(HTMLParser):
 
 def wrap(text: str, *, indent: str = "", hanging: str | None = None, width: int = WIDTH
          ) -> list[str]:
-    wrapper = textwrap.TextWrapper(
-        width=width, initial_indent=indent,
-        subsequent_indent=hanging if hanging is not None else indent,
-        break_long_words=False, break_on_hyphens=False)
-    return wrapper.wrap(text) or [indent.rstrip()]
+    """Lines of at most `width` columns, broken at ASCII spaces only; a word longer than a line
+    stays whole on its own. Text made of words and single spaces (what _Converter produces)
+    takes a direct greedy fill, which gives the same lines as textwrap several times faster;
+    anything else goes to textwrap."""
+    later = hanging if hanging is not None else indent
+    if not text or text[0] == " " or text[-1] == " " or "  " in text or _OTHER_SPACES.search(
+            text):
+        wrapper = textwrap.TextWrapper(width=width, initial_indent=indent,
+                                       subsequent_indent=later, break_long_words=False,
+                                       break_on_hyphens=False)
+        return wrapper.wrap(text) or [indent.rstrip()]
+    lines: list[str] = []
+    prefix, room = indent, width - len(indent)
+    words: list[str] = []
+    length = 0
+    for word in text.split(" "):
+        if words and length + 1 + len(word) > room:
+            lines.append(prefix + " ".join(words))
+            prefix, room = later, width - len(later)
+            words, length = [], 0
+        length += len(word) + (1 if words else 0)
+        words.append(word)
+    lines.append(prefix + " ".join(words))
+    return lines
+
+
+_OTHER_SPACES = re.compile(r"[\t\n\r\f\v]")
 
 
 def html_to_lines(html: str, links: Links, absolute: Callable[[str], str]) -> list[str]:
