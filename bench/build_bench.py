@@ -355,21 +355,29 @@ def rendered(output: str) -> str:
 
 
 def serve_rebuilds(source: Path, output: Path, edits: int = 5) -> list[tuple[float, int]]:
-    """What `flash serve` does after each edit: an incremental build in a warm process."""
-    from flash.build import build
+    """What `flash serve` does after each edit, in its own process: look for changes, then an
+    incremental build with the cache kept in memory. The time is the rebuild's, from the end
+    of the look for changes to the moment the browsers are told to reload."""
+    import io
+
+    from rich.console import Console
+
     from flash.cache import BuildCache
+    from flash.serve import Preview
     from flash.settings import Settings
 
     settings = Settings(base_url="http://127.0.0.1:8000", root=source.parent)
-    cache = BuildCache(source, keep_parsed_in_memory=True)
-    options = {"drafts": True, "search_on": False, "cache": cache, "skip_if_unchanged": False}
-    build(source, output, settings, **options)
+    preview = Preview(source, output, settings, Console(file=io.StringIO()),
+                      BuildCache(source, keep_parsed_in_memory=True))
+    preview.rebuild()
     results = []
     for _ in range(edits):
         edit_one_article(source)
+        stats: dict = {}
+        stamp = preview.current_stamp(stats)
         start = time.perf_counter()
-        report = build(source, output, settings, **options)
-        results.append((time.perf_counter() - start, len(report.rendered)))
+        report = preview.rebuild(stamp, stats)
+        results.append((time.perf_counter() - start, len(report.rendered) if report else -1))
     return results
 
 

@@ -24,6 +24,7 @@ from flash.cache import (
     TEXT_FIELDS,
     BuildCache,
     Fingerprints,
+    Stat,
     code_digest,
     folder_digest,
     tree_stamp,
@@ -153,11 +154,12 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
     cache = cache or BuildCache(source, enabled=use_cache)
     layouts, assets_folder = project_dir(settings, "layouts"), project_dir(settings, "assets")
     stamp, trusted, last = "", False, None
+    stats: dict[str, Stat] = {}  # what the stamp saw of each file: reading need not look again
     if use_cache and skip_if_unchanged:
         with _stage(report, "vérification des changements"):
             stamp, trusted = tree_stamp([source, layouts, assets_folder], repr((
                 code_digest(), settings, drafts, search_on, emails,
-                importlib.util.find_spec("pagefind_bin") is not None)))
+                importlib.util.find_spec("pagefind_bin") is not None)), stats)
             last = cache.manifests.summary(output, stamp)
     if last is not None:  # nothing changed since the site online was built: nothing to do
         report.pages, report.files, report.articles, report.issues, report.warnings = last
@@ -178,7 +180,13 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
     with _stage(report, "lecture et vérification"):
         # While other cores parse the content, this one compiles the templates.
         cache.parsed.meanwhile = partial(_compile_templates, env)
-        corpus, report.warnings = load(source, drafts, cache)
+        if stats:
+            cache.parsed.stats = stats
+        try:
+            corpus, report.warnings = load(source, drafts, cache)
+        finally:
+            if stats:
+                cache.parsed.stats = None
         if cache.keep_parsed_in_memory:  # `flash serve`: unchanged issues stay the same objects
             corpus = _canonical(corpus, cache.corpus)
             cache.corpus = corpus
@@ -205,7 +213,9 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             pages_changed = True
         # Pagefind reads the finished site: when pages change, stage all of it.
         staging = Staging(output, previous, previous_groups,
-                          complete=bool(site.search and pages_changed))
+                          complete=bool(site.search and pages_changed),
+                          trusted=(cache.keep_parsed_in_memory
+                                   and output.resolve() in cache.manifests.written))
     try:
         with _stage(report, "pages, flux et plan du site"):
             jobs: list[Job] = [

@@ -81,10 +81,15 @@ def settled(mtime_ns: int) -> bool:
     return mtime_ns < time.time_ns() - RACY_NS
 
 
-def tree_stamp(folders: list[Path], extra: str) -> tuple[str, bool]:
+Stat = tuple[int, int, int]  # size, modification time (ns), inode
+
+
+def tree_stamp(folders: list[Path], extra: str, stats: dict[str, Stat] | None = None
+               ) -> tuple[str, bool]:
     """Name, size, modification time and inode of every file under `folders`, with `extra`:
     equal stamps mean nothing was edited, as far as the file system can tell (as for git).
-    Also tells whether every file is settled (see RACY_NS): only then may the stamp be trusted."""
+    Also tells whether every file is settled (see RACY_NS): only then may the stamp be trusted.
+    `stats` receives what was seen of each file, for a build that follows at once."""
     h = hashlib.blake2b(extra.encode(), digest_size=16)
     newest = 0
     pending = [str(folder) for folder in folders]
@@ -110,6 +115,8 @@ def tree_stamp(folders: list[Path], extra: str) -> tuple[str, bool]:
                 continue
             h.update(b"%s:%d:%d:%d;" % (entry.path.encode("utf-8", "surrogateescape"),
                                         stat.st_size, stat.st_mtime_ns, stat.st_ino))
+            if stats is not None:
+                stats[entry.path] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
             newest = max(newest, stat.st_mtime_ns)
     return h.hexdigest(), settled(newest)
 
@@ -159,6 +166,8 @@ class ParseCache:
         self.parsed = 0  # files parsed by the last build (the others came from the cache)
         # Work the build does while files are parsed on other cores (see parallel.fork_map)
         self.meanwhile: Callable[[], object] | None = None
+        # What `flash serve` saw of each file while looking for changes, just before building
+        self.stats: dict[str, Stat] | None = None
 
     def _ensure_loaded(self) -> None:
         if self.loaded:
@@ -181,12 +190,14 @@ class ParseCache:
         for path in paths:
             name = str(path)[prefix:]  # relative to the content folder, as paths come from it
             entry = self.entries.get(name)
-            try:
-                stat = os.stat(path)
-            except OSError:
-                continue  # validation reports it
-            seen = ((stat.st_size, stat.st_mtime_ns, stat.st_ino)
-                    if settled(stat.st_mtime_ns) else (-1, -1, -1))
+            known = self.stats.get(str(path)) if self.stats else None
+            if known is None:
+                try:
+                    stat = os.stat(path)
+                except OSError:
+                    continue  # validation reports it
+                known = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+            seen = known if settled(known[1]) else (-1, -1, -1)
             if (entry is not None and entry[2] == seen and seen[0] >= 0
                     and unchanged(entry[1].depends)):
                 found[path] = entry[1]  # untouched since it was read, as for git
@@ -239,6 +250,7 @@ class Manifests:
     def __init__(self, folder: Path | None):
         self.folder = folder
         self.memory: dict[Path, tuple] = {}  # `flash serve` skips reading the file back
+        self.written: set[Path] = set()  # output folders this process wrote
 
     def _path(self, final: Path) -> Path | None:
         if self.folder is None:
@@ -273,6 +285,7 @@ class Manifests:
         """`summary`: (stamp of the sources, report) for a build that may be skipped next time."""
         value = (code_digest(), build_id, files, groups, summary)
         self.memory[final.resolve()] = value
+        self.written.add(final.resolve())
         path = self._path(final)
         if path is not None:
             _save(path, value)

@@ -21,7 +21,7 @@ from rich.markup import escape
 from tornado import httpserver, ioloop, netutil, web, websocket
 
 from flash.build import BuildReport, build, project_dir
-from flash.cache import BuildCache, cache_dir, tree_stamp
+from flash.cache import BuildCache, Stat, cache_dir, tree_stamp
 from flash.diagnostics import ContentError, Diagnostic
 from flash.output import OutputError
 from flash.settings import Settings, SettingsError, load_settings
@@ -76,13 +76,19 @@ class Preview:
         pyproject = self.settings.root / "pyproject.toml"
         return [*folders, pyproject] if pyproject.is_file() else folders
 
-    def current_stamp(self) -> str:
-        return tree_stamp(self.watched(), "")[0]
+    def current_stamp(self, stats: dict[str, Stat] | None = None) -> str:
+        return tree_stamp(self.watched(), "", stats)[0]
 
-    def rebuild(self) -> BuildReport | None:
-        """One incremental build; problems become the error page instead of an exception."""
-        self.stamp = self.current_stamp()
+    def rebuild(self, stamp: str | None = None, stats: dict[str, Stat] | None = None
+                ) -> BuildReport | None:
+        """One incremental build; problems become the error page instead of an exception.
+        `stamp` and `stats`: what looking for changes just saw (see check)."""
+        if stamp is None:
+            stats = {}
+            stamp = self.current_stamp(stats)
+        self.stamp = stamp
         start = time.perf_counter()
+        self.cache.parsed.stats = stats  # the build need not look at every file again
         try:
             self.settings = _preview_settings(self.source, self.settings)
             report = build(self.source, self.output, self.settings, drafts=True,
@@ -99,6 +105,8 @@ class Preview:
         except Exception as exc:  # a layout error must not stop the preview
             self._fail(Problem("Erreur dans les gabarits (layouts)", message=_describe(exc)))
             return None
+        finally:
+            self.cache.parsed.stats = None
         seconds = time.perf_counter() - start
         self.builds += 1
         recovered = self.problem is not None
@@ -123,9 +131,11 @@ class Preview:
 
     def check(self) -> None:
         """Called every POLL_SECONDS: rebuilds and reloads the browsers when something changed."""
-        if self.current_stamp() == self.stamp:
+        stats: dict[str, Stat] = {}
+        stamp = self.current_stamp(stats)
+        if stamp == self.stamp:
             return
-        self.rebuild()
+        self.rebuild(stamp, stats)
         for client in list(self.clients):
             try:
                 client.write_message("reload")
