@@ -164,22 +164,13 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
     if last is not None:  # nothing changed since the site online was built: nothing to do
         report.pages, report.files, report.articles, report.issues, report.warnings = last
         return report
-    from flash import images, search, urls
+    from flash import images, urls
     from flash.archive import build_archive
-    from flash.pages import feeds, plan
-    from flash.render import (
-        render_feed,
-        render_page,
-        render_redirects,
-        render_robots,
-        render_sitemap,
-    )
 
     layouts_key = folder_digest(layouts)
-    env = _environment(cache, layouts, layouts_key)
     with _stage(report, "lecture et vérification"):
-        # While other cores parse the content, this one compiles the templates.
-        cache.parsed.meanwhile = partial(_compile_templates, env)
+        # While other cores parse the content, this one loads Jinja and compiles the templates.
+        cache.parsed.meanwhile = partial(_compile_templates, cache, layouts, layouts_key)
         if stats:
             cache.parsed.stats = stats
         try:
@@ -192,6 +183,18 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             cache.corpus = corpus
         archive = build_archive(corpus)
         report.parsed = cache.parsed.parsed
+    from flash import search
+    from flash.pages import feeds, plan
+    from flash.render import (
+        Fragments,
+        render_feed,
+        render_page,
+        render_redirects,
+        render_robots,
+        render_sitemap,
+    )
+
+    env = _environment(cache, layouts, layouts_key)
     assets = collect_assets(assets_folder, corpus)
     site = site_view(settings, {name: url for name, (url, _) in assets.items()}, search_on)
     with _stage(report, "plan"):
@@ -218,8 +221,9 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
                                    and output.resolve() in cache.manifests.written))
     try:
         with _stage(report, "pages, flux et plan du site"):
+            fragments = Fragments(env)
             jobs: list[Job] = [
-                (page.path, key, partial(render_page, env, page, site), page.template)
+                (page.path, key, partial(render_page, env, page, site, fragments), page.template)
                 for page, key in zip(page_plan, keys, strict=True)]
             for feed in feeds(archive, settings.title):
                 key = fingerprints.key(site_key, feed, _bodies(fingerprints, feed.articles))
@@ -381,11 +385,12 @@ def _environment(cache: BuildCache, layouts: Path, layouts_key: str) -> Environm
 Job = tuple[str, "str | Callable[[], str]", Callable[[], str], str]
 
 
-def _compile_templates(env: Environment) -> None:
+def _compile_templates(cache: BuildCache, layouts: Path, layouts_key: str) -> None:
     """Compiles every template ahead of rendering; one that fails to compile is left for the
     render stage, which reports it where it is used."""
     from jinja2 import TemplateError
 
+    env = _environment(cache, layouts, layouts_key)
     for name in env.list_templates(extensions=("html", "xml")):
         with contextlib.suppress(TemplateError):
             env.get_template(name)

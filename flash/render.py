@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment
+from markupsafe import Markup
 
 from flash import urls
-from flash.model import Corpus, Organisation
+from flash.model import Article, Corpus, Organisation
 from flash.pages import Feed, Page
 from flash.seo import page_meta
 
@@ -36,10 +37,32 @@ def timestamp(date: dt.date) -> str:
     return f"{date.isoformat()}T08:00:00+00:00"
 
 
-def render_page(env: Environment, page: Page, site: SiteView) -> str:
+class Fragments:
+    """Pieces of pages that many pages repeat, rendered once per build: an article's card shows
+    on its organisation's and themes' pages and under its neighbours (as Hugo's partialCached).
+    Templates call `fragments.card(article, …)` where they would call the `card` macro."""
+
+    def __init__(self, env: Environment):
+        self._env = env
+        self._cards: dict[tuple[int, bool, str], tuple[Article, Markup]] = {}
+
+    def card(self, article: Article, show_issue: bool = False, heading: str = "h3") -> Markup:
+        key = (id(article), show_issue, heading)
+        known = self._cards.get(key)
+        if known is None or known[0] is not article:
+            macros = self._env.get_template("partials/macros.html").module
+            known = (article, macros.card(article, show_issue=show_issue,  # type: ignore[attr-defined]
+                                          heading=heading))
+            self._cards[key] = known  # holding the article keeps its id from being reused
+        return known[1]
+
+
+def render_page(env: Environment, page: Page, site: SiteView,
+                fragments: Fragments | None = None) -> str:
     template = env.get_template(page.template)
     context: dict[str, Any] = dict(page.context)
-    context.update(site=site, page=page, seo=page_meta(page, site))
+    context.update(site=site, page=page, seo=page_meta(page, site),
+                   fragments=fragments or Fragments(env))
     return template.render(context)
 
 
