@@ -69,7 +69,9 @@ class Staging:
         self.manifest: dict[str, str] = {}  # every file of the new site -> its key
         self.written: list[str] = []  # files produced by this build
         self.files = 0  # files of the new site (tools that write by themselves add theirs)
+        self._root = str(self.root)
         self._dirs: set[Path] = set()
+        self._folders: set[str] = set()  # the same, as strings (see put)
 
     # --- what the stages call ----------------------------------------------------------------
 
@@ -170,13 +172,19 @@ class Staging:
     # --- low level: also used by worker processes, which report what they wrote ---------------
 
     def put(self, relative: str, data: bytes) -> None:
-        target = self._place(relative)
-        # Written aside then renamed: never through a hard link to the previous site's file,
-        # and two workers staging the same file cannot collide.
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        with open(temporary, "wb") as out:
-            out.write(data)
-        os.replace(temporary, target)
+        # Plain strings and os calls: this runs for every file of the site.
+        target = os.path.join(self._root, relative)
+        folder = os.path.dirname(target)
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        try:  # the staging folder starts empty: the file is new there
+            _write_file(target, data, os.O_EXCL)
+        except FileExistsError:
+            # Written aside then renamed: never through a hard link to the previous site's file.
+            temporary = os.path.join(folder, f".{os.path.basename(target)}.{os.getpid()}.tmp")
+            _write_file(temporary, data, os.O_TRUNC)
+            os.replace(temporary, target)
 
     def record(self, relative: str, key: str, *, written: bool = True) -> None:
         entry = (relative, key, written, self._group)
@@ -256,6 +264,16 @@ def build_id_of(final: Path) -> str | None:
         if line.startswith("build: "):
             return line[7:].strip() or None
     return None
+
+
+def _write_file(path: str, data: bytes, mode: int) -> None:
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | mode, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(handle, view):]
+    finally:
+        os.close(handle)
 
 
 def content_key(data: bytes) -> str:

@@ -44,7 +44,7 @@ def fork_map(func: Callable[[T], R], items: Sequence[T], workers: int | None = N
         return [func(item) for item in items]
     # Chunks of a few items: small enough to even out the end, large enough that reading the
     # queue costs nothing next to the work.
-    size = max(1, len(items) // (count * 16), -(-len(items) // MAX_CHUNKS))
+    size = max(1, len(items) // (count * 32), -(-len(items) // MAX_CHUNKS))
     queue_read, queue_write = os.pipe()
     try:
         os.write(queue_write, b"".join(_START.pack(start)
