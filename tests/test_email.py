@@ -354,3 +354,24 @@ def test_email_renders_in_one_column_without_overflow(sample_site: Path, width: 
         finally:
             browser.close()
 
+
+
+def test_plain_text_wrapping_matches_textwrap() -> None:
+    import textwrap
+
+    from flash.mail.text import wrap
+
+    words = ["le", "logement", f"«{NNBSP}bonjour{NNBSP}»", "x" * 30,
+             "https://exemple.fr/" + "z" * 70, "l’ALFI", f"1{NNBSP}000", "—", "[3]"]
+    for count in range(0, 60, 7):
+        text = " ".join(words[(count * k) % len(words)] for k in range(count))
+        for indent, hanging in (("", None), ("> ", None), ("  • ", "    ")):
+            expected = textwrap.TextWrapper(
+                width=WIDTH, initial_indent=indent,
+                subsequent_indent=hanging if hanging is not None else indent,
+                break_long_words=False, break_on_hyphens=False).wrap(text) or [indent.rstrip()]
+            assert wrap(text, indent=indent, hanging=hanging) == expected
+    # A URL longer than a line stays whole, alone on its line; no-break spaces never break.
+    lines = wrap("voir https://exemple.fr/" + "z" * 80 + f" puis «{NNBSP}fin{NNBSP}»")
+    assert lines[1].startswith("https://") and len(lines[1]) > WIDTH
+    assert lines[2] == f"puis «{NNBSP}fin{NNBSP}»"

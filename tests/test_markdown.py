@@ -23,6 +23,24 @@ def test_french_spacing_and_quotes() -> None:
     assert french("Et puis...") == "Et puis…"
 
 
+def test_typography_edge_cases() -> None:
+    # A quote standing alone stays straight; one touching a letter is an apostrophe.
+    assert french("rock ' n ' roll, l'été, 'cité'") == "rock ' n ' roll, l’été, ’cité’"
+    # A mark right after markup (start of a piece) or an opening bracket stays tight; spaces
+    # before it become one narrow no-break space, and a run of marks keeps together.
+    assert french("!") == "!"
+    assert french(" ?!") == f"{NNBSP}?!"
+    assert french("(?) et [!]") == "(?) et [!]"
+    assert french("vraiment   ?!") == f"vraiment{NNBSP}?!"
+    # A colon takes a no-break space when it ends a clause, not in a time or at a line start.
+    assert french("à 10:30 : fin") == f"à 10:30{NBSP}: fin"
+    assert french(": début") == ": début"
+    assert french("ligne\n: suite") == "ligne\n: suite"
+    # Thousands only in groups of three digits ending a number.
+    assert french("1 000 000 et 1 0000 et 2 000_x") == f"1{NNBSP}000{NNBSP}000 et 1 0000 et 2 000_x"
+    assert french("20 °C, 5%") == f"20{NNBSP}°C, 5{NNBSP}%"
+
+
 def test_typography_spares_urls_code_and_attributes() -> None:
     root = fragment(
         "Voir https://exemple.fr/a?b=c ! et `code: x ; y` puis "
