@@ -70,8 +70,7 @@ class Staging:
         self.written: list[str] = []  # files produced by this build
         self.files = 0  # files of the new site (tools that write by themselves add theirs)
         self._root = str(self.root)
-        self._dirs: set[Path] = set()
-        self._folders: set[str] = set()  # the same, as strings (see put)
+        self._folders: set[str] = set()  # staged folders known to exist
 
     # --- what the stages call ----------------------------------------------------------------
 
@@ -172,17 +171,13 @@ class Staging:
     # --- low level: also used by worker processes, which report what they wrote ---------------
 
     def put(self, relative: str, data: bytes) -> None:
-        # Plain strings and os calls: this runs for every file of the site.
-        target = os.path.join(self._root, relative)
-        folder = os.path.dirname(target)
-        if folder not in self._folders:
-            os.makedirs(folder, exist_ok=True)
-            self._folders.add(folder)
+        target = self._place(relative)
         try:  # the staging folder starts empty: the file is new there
             _write_file(target, data, os.O_EXCL)
         except FileExistsError:
             # Written aside then renamed: never through a hard link to the previous site's file.
-            temporary = os.path.join(folder, f".{os.path.basename(target)}.{os.getpid()}.tmp")
+            folder, name = os.path.split(target)
+            temporary = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
             _write_file(temporary, data, os.O_TRUNC)
             os.replace(temporary, target)
 
@@ -204,12 +199,14 @@ class Staging:
             files = self.groups.setdefault(name, (group_key, []))[1]
             files.append(relative)
 
-    def _place(self, relative: str) -> Path:
-        target = self.root / relative
-        parent = target.parent
-        if parent not in self._dirs:
-            parent.mkdir(parents=True, exist_ok=True)
-            self._dirs.add(parent)
+    def _place(self, relative: str) -> str:
+        """The staged path of `relative`, its folder created. Plain strings and os calls: this
+        runs for every file of the site."""
+        target = os.path.join(self._root, relative)
+        folder = os.path.dirname(target)
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
         return target
 
     # --- publishing ---------------------------------------------------------------------------

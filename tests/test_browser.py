@@ -200,15 +200,10 @@ def test_an_issue_prints_without_navigation_and_with_link_addresses(page, base_u
 
 
 def test_reduced_motion_stops_smooth_scrolling(browser, base_url: str) -> None:
-    context = browser.new_context(reduced_motion="reduce")
-    page = context.new_page()
-    page.goto(base_url + ISSUE)
-    assert page.evaluate("() => getComputedStyle(document.documentElement).scrollBehavior") \
-        == "auto"
-    context.close()
-    context = browser.new_context(reduced_motion="no-preference")
-    page = context.new_page()
-    page.goto(base_url + ISSUE)
-    assert page.evaluate("() => getComputedStyle(document.documentElement).scrollBehavior") \
-        == "smooth"
-    context.close()
+    for preference, behaviour in (("reduce", "auto"), ("no-preference", "smooth")):
+        context = browser.new_context(reduced_motion=preference)
+        page = context.new_page()
+        page.goto(base_url + ISSUE)
+        assert page.evaluate(
+            "() => getComputedStyle(document.documentElement).scrollBehavior") == behaviour
+        context.close()
