@@ -12,11 +12,14 @@ from __future__ import annotations
 import heapq
 import os
 import re
+import signal
 import smtplib
 import ssl
+import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.utils import make_msgid
@@ -270,6 +273,22 @@ def personalise(composed: Composed, recipient: Recipient, key: bytes | None, dom
     return data, msgid
 
 
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C (SIGINT) received inside is raised when the block ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[object] = []
+    previous = signal.signal(signal.SIGINT, lambda *args: received.append(args))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
 def send_issue(composed: Composed, recipients: Iterable[Recipient], journal: Journal, *,
                key: bytes | None, progress: Progress | None = None,
                sleep: Callable[[float], None] = time.sleep,
@@ -347,37 +366,41 @@ def send_issue(composed: Composed, recipients: Iterable[Recipient], journal: Jou
                 marked = True
 
             pacer.wait()
-            try:
-                connection.send(sender.addr_spec, recipient.email, body, mark)
-            except _Permanent as exc:
-                journal.failed(recipient.key, exc.reply)
-                failed += 1
-                left -= 1
-                refused_in_a_row.append(recipient)
-                if len(refused_in_a_row) >= MAX_REFUSED_IN_A_ROW:
-                    for r in refused_in_a_row:
-                        journal.retry(r.key, "refus en série : envoi arrêté", counted=False)
-                    failed -= len(refused_in_a_row)
-                    left += len(refused_in_a_row)
-                    outcome.stopped = (f"le serveur a refusé {len(refused_in_a_row)} messages de "
-                                       f"suite ({exc.reply}) : vérifiez le relais et le contenu")
-                    break
-            except _Temporary as exc:
-                later(recipient, exc.reply, counted=not marked)
-                if exc.reconnect:
-                    connection.abandon()
-            except _Dropped as exc:
-                connection.abandon()
-                if exc.after_dot:
-                    # The server may have taken it: never again (see flash.mail.journal).
+            # Ctrl-C waits until this message's outcome is in the journal: stopping between
+            # the `sending` mark and the server's reply would leave it uncertain.
+            with _interrupts_deferred():
+                try:
+                    connection.send(sender.addr_spec, recipient.email, body, mark)
+                except _Permanent as exc:
+                    journal.failed(recipient.key, exc.reply)
+                    failed += 1
                     left -= 1
+                    refused_in_a_row.append(recipient)
+                    if len(refused_in_a_row) >= MAX_REFUSED_IN_A_ROW:
+                        for r in refused_in_a_row:
+                            journal.retry(r.key, "refus en série : envoi arrêté", counted=False)
+                        failed -= len(refused_in_a_row)
+                        left += len(refused_in_a_row)
+                        outcome.stopped = (
+                            f"le serveur a refusé {len(refused_in_a_row)} messages de suite "
+                            f"({exc.reply}) : vérifiez le relais et le contenu")
+                        break
+                except _Temporary as exc:
+                    later(recipient, exc.reply, counted=not marked)
+                    if exc.reconnect:
+                        connection.abandon()
+                except _Dropped as exc:
+                    connection.abandon()
+                    if exc.after_dot:
+                        # The server may have taken it: never again (see flash.mail.journal).
+                        left -= 1
+                    else:
+                        later(recipient, f"connexion perdue ({exc.reason})", counted=not marked)
                 else:
-                    later(recipient, f"connexion perdue ({exc.reason})", counted=not marked)
-            else:
-                journal.sent(recipient.key)
-                outcome.sent_now += 1
-                left -= 1
-                refused_in_a_row.clear()
+                    journal.sent(recipient.key)
+                    outcome.sent_now += 1
+                    left -= 1
+                    refused_in_a_row.clear()
             report()
     finally:
         connection.close()
