@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Protocol
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import nh3
 from markdown_it import MarkdownIt
@@ -104,10 +104,13 @@ class ImageMarkup(Protocol):
 ImageResolver = Callable[[str, int], "str | ImageMarkup | None"]
 
 
+EXCERPT = 400  # characters of plain text kept per article
+
+
 @dataclass
 class Rendered:
     html: str
-    text: str
+    text: str  # the first EXCERPT characters of the plain text
     words: int
     images: list[str] = field(default_factory=list)
 
@@ -215,19 +218,35 @@ def _make_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "typographer": False})
     md.enable("table").enable("strikethrough")
     md.use(footnote_plugin).use(attrs_plugin, spans=True).use(attrs_block_plugin)
+    md.core.ruler.at("normalize", _normalize_source)
     md.core.ruler.after("block", "flash_video", _video_rule)
     md.core.ruler.after("inline", "flash_inline", _inline_rule)
     md.normalizeLink = _normalize_link  # type: ignore[method-assign]
     return md
 
 
-# Plain http(s) addresses: markdown-it's normalizeLink (percent-encoding, punycode host names)
-# returns them unchanged, at a cost that showed in the build of a large archive.
-_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]+)?(?:[/?#][A-Za-z0-9\-._~!$&'()*+,;=:@/?#]*)?")
+# Plain http(s) addresses: markdown-it's normalizeLink (parsing, punycode host names,
+# percent-encoding) returns them unchanged but for letters beyond ASCII in the path, which it
+# percent-encodes as UTF-8 like `quote` does; its cost showed in the build of a large archive.
+_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]+)?"
+                        r"(?:[/?#][A-Za-z0-9\-._~!$&'()*+,;=:@/?#\u0080-\ud7ff\ue000-\U0010ffff]*)?")
+_KEPT_IN_URLS = "!$&'()*+,;=:@/?#"
 
 
 def _normalize_link(url: str) -> str:
-    return url if _PLAIN_URL.fullmatch(url) else normalizeLink(url)
+    if not _PLAIN_URL.fullmatch(url) or url[-1].isspace():  # it trims trailing spaces  # it trims trailing spaces
+        return normalizeLink(url)
+    return url if url.isascii() else quote(url, safe=_KEPT_IN_URLS)
+
+
+def _normalize_source(state: StateCore) -> None:
+    """markdown-it's first rule, without its regular expression that replaces every line end."""
+    source = state.src
+    if "\r" in source:
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
+    if "\0" in source:
+        source = source.replace("\0", "\ufffd")
+    state.src = source
 
 
 _MD = _make_parser()
@@ -247,10 +266,11 @@ def render(source: str, resolve_image: ImageResolver | None = None, first_line: 
     env: dict = {_RESOLVE: resolve_image, _FIRST_LINE: first_line}
     tokens = _MD.parse(source, env)
     body = _compact(_CLEANER.clean(_MD.renderer.render(tokens, _MD.options, env)))
-    # The text a reader sees, on one line: single spaces between words.
-    text = " ".join("".join(env[_TEXT]).split())
-    return Rendered(html=body, text=text, words=text.count(" ") + 1 if text else 0,
-                    images=env[_IMAGES])
+    words = "".join(env[_TEXT]).split()
+    # The start of the text a reader sees, on one line (single spaces between words): only the
+    # start is ever shown, and n words make at least 2n - 1 characters.
+    text = " ".join(words[:EXCERPT // 2 + 1])[:EXCERPT]
+    return Rendered(html=body, text=text, words=len(words), images=env[_IMAGES])
 
 
 def render_inline(source: str) -> str:

@@ -23,9 +23,6 @@ ISSUE_FILE = "issue.yaml"
 ResolverFactory = Callable[[Path, Path, int], Callable[[str, int], Any]]
 
 
-EXCERPT = 400  # characters of plain text kept per article
-
-
 @dataclass(frozen=True, slots=True)
 class Rendering:
     """markdown.Rendered, as plain picklable values."""
@@ -99,10 +96,7 @@ def _render(text: str, path: Path, base: Path, offset: int, first_line: int,
         return resolver(src, line)
 
     done = markdown.render(text, resolve, first_line)
-    # Only the start of the plain text is ever shown (a summary when none is written): keeping
-    # all of it would double the memory an archive's texts take.
-    excerpt = done.text[:EXCERPT]
-    return Rendering(done.html, excerpt, done.words, tuple(done.images)), tuple(refs)
+    return Rendering(done.html, done.text, done.words, tuple(done.images)), tuple(refs)
 
 
 def parse_article(path: Path, raw: bytes, resolvers: ResolverFactory) -> Parsed:

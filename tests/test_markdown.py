@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from lxml import html
+import random
 
-from flash.markdown import render
+from lxml import html
+from markdown_it import MarkdownIt
+from markdown_it.common.normalize_url import normalizeLink
+
+from flash.markdown import _MD, EXCERPT, _normalize_link, render
 from flash.typography import NBSP, NNBSP, french
 
 
@@ -104,3 +108,24 @@ def test_plain_text_and_word_count() -> None:
     rendered = render("## Titre\n\nUn deux trois.\n\n- quatre\n- cinq\n")
     assert rendered.text.split() == ["Titre", "Un", "deux", "trois.", "quatre", "cinq"]
     assert rendered.words == 6
+    long = render(" ".join(f"mot{n}" for n in range(1000)))
+    assert long.words == 1000
+    assert long.text == " ".join(f"mot{n}" for n in range(1000))[:EXCERPT]
+
+
+def test_shortcuts_give_markdown_its_own_results() -> None:
+    """Link normalisation and line-end handling skip markdown-it's general code for common
+    input: the result must be what markdown-it itself gives."""
+    rng = random.Random(195)
+    kept = "abcXYZ019-._~!$&'()*+,;=:@/?#"
+    other = "éçœ’«»€\xa0\x85\u202f\u2028\u3000\ufeff\U0001f600 %\"<>[]\\^`{|}\t"
+    for _ in range(20000):
+        path = "".join(rng.choice(kept + other if rng.random() < 0.3 else kept)
+                       for _ in range(rng.randint(0, 20)))
+        url = (rng.choice(["https://", "http://", "HTTP://"])
+               + rng.choice(["www.mesolia.fr", "a-b.c:8080", "EXAMPLE.org", "exé.fr"])
+               + rng.choice(["/", "?", "#", ""]) + path)
+        assert _normalize_link(url) == normalizeLink(url), url
+    plain = MarkdownIt("commonmark")
+    for source in ["un\r\ndeux\rtrois\n\0quatre", "\r\r\n\n\0\0fin", "sans retour"]:
+        assert _MD.parse(source)[1].content == plain.parse(source)[1].content
