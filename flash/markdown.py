@@ -234,7 +234,7 @@ _KEPT_IN_URLS = "!$&'()*+,;=:@/?#"
 
 
 def _normalize_link(url: str) -> str:
-    if not _PLAIN_URL.fullmatch(url) or url[-1].isspace():  # it trims trailing spaces  # it trims trailing spaces
+    if not _PLAIN_URL.fullmatch(url) or url[-1].isspace():  # it trims trailing spaces
         return normalizeLink(url)
     return url if url.isascii() else quote(url, safe=_KEPT_IN_URLS)
 
