@@ -26,6 +26,7 @@ from flash.cache import (
     Fingerprints,
     Stat,
     code_digest,
+    compiled_templates_dir,
     folder_digest,
     tree_stamp,
 )
@@ -364,7 +365,7 @@ def _sitemap_inputs(pages: list[Page]) -> list[tuple[str, str | None]]:
 
 def _environment(cache: BuildCache, layouts: Path, layouts_key: str) -> Environment:
     """The Jinja environment, reused while the layouts do not change (`flash serve`), with
-    compiled templates kept in the cache folder for the next process."""
+    compiled templates kept for the next process."""
     from jinja2 import FileSystemBytecodeCache
 
     from flash.templates import make_environment
@@ -373,9 +374,8 @@ def _environment(cache: BuildCache, layouts: Path, layouts_key: str) -> Environm
     if env is None:
         env = make_environment(layouts)
         if cache.folder is not None:
-            compiled = cache.folder / "jinja"
-            compiled.mkdir(parents=True, exist_ok=True)
-            env.bytecode_cache = FileSystemBytecodeCache(str(compiled))
+            env.bytecode_cache = FileSystemBytecodeCache(
+                str(compiled_templates_dir(cache.folder)))
         cache.environments = {layouts_key: env}
     return env
 

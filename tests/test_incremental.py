@@ -151,13 +151,19 @@ def test_removed_issue_leaves_no_file_behind(source: Path, tmp_path: Path) -> No
     assert_same_site(site, tmp_path / "clean")
 
 
-def test_layout_change_rerenders_every_page(source: Path, tmp_path: Path) -> None:
+def test_layout_change_rerenders_every_page(source: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiled templates are kept in the user's cache folder, shared by every project: the
+    next build must see the edited layout, not the layout compiled before."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     project = tmp_path / "project"
     shutil.copytree(REPO / "layouts", project / "layouts")
     shutil.copytree(REPO / "assets", project / "assets")
     settings = settings_for(root=project)
     site = tmp_path / "site"
     first = build(source, site, settings, search_on=False)
+    compiled = list((tmp_path / "user-cache/flash/jinja").iterdir())
+    assert len(compiled) >= 10  # one per template
     edit(project / "layouts/base.html", "</footer>", "<p class=\"colophon\">Colophon</p></footer>")
     report = build(source, site, settings, search_on=False)
     pages = {name for name in first.rendered if name.endswith(".html") and "/email." not in name}
