@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flash.sources import SourceError, Yaml, decode, parse_yaml, split_front_matter
+from flash.typography import french
 
 ISSUE_FILE = "issue.yaml"
 
@@ -45,6 +46,8 @@ class Parsed:
     image_refs: tuple[tuple[str, int], ...] = ()  # (src, line as given to the resolver)
     # Other files the result depends on (the images it shows): (path, size, mtime in ns)
     depends: tuple[tuple[str, int, int], ...] = ()
+    # (text, its French typography) for the front matter's texts, done here on every core
+    typeset: tuple[tuple[str, str], ...] = ()
 
 
 Refs = tuple[tuple[str, int], ...]
@@ -84,6 +87,25 @@ def _depends(base: Path, refs: Refs) -> Depends:
     return stats(targets)
 
 
+def _typeset(data: object) -> tuple[tuple[str, str], ...]:
+    """The texts of the front matter (titles, summaries, link labels, image captions), stripped
+    as validate.py reads them, with their French typography."""
+    texts: list[str] = []
+
+    def collect(value: object, depth: int) -> None:
+        if isinstance(value, str):
+            texts.append(value.strip())
+        elif depth < 3 and isinstance(value, dict):
+            for item in value.values():
+                collect(item, depth + 1)
+        elif depth < 3 and isinstance(value, list):
+            for item in value:
+                collect(item, depth + 1)
+
+    collect(data, 0)
+    return tuple((text, french(text)) for text in dict.fromkeys(texts) if text)
+
+
 def _render(text: str, path: Path, base: Path, offset: int, first_line: int,
             resolvers: ResolverFactory) -> tuple[Rendering, Refs]:
     from flash import markdown  # markdown-it is only needed when something must be parsed
@@ -112,7 +134,7 @@ def parse_article(path: Path, raw: bytes, resolvers: ResolverFactory) -> Parsed:
                              resolvers)
     return Parsed(front=front, duplicates=tuple(duplicates), front_line=document.front_line,
                   body_line=document.body_line, rendered=rendered, image_refs=refs,
-                  depends=_depends(path.parent, refs))
+                  depends=_depends(path.parent, refs), typeset=_typeset(front.data))
 
 
 def parse_issue(path: Path, raw: bytes, resolvers: ResolverFactory) -> Parsed:
@@ -126,7 +148,7 @@ def parse_issue(path: Path, raw: bytes, resolvers: ResolverFactory) -> Parsed:
         rendered, refs = _render(intro.strip(), path, path.parent, front.line("intro"), 1,
                                  resolvers)
     return Parsed(front=front, duplicates=tuple(duplicates), rendered=rendered, image_refs=refs,
-                  depends=_depends(path.parent, refs))
+                  depends=_depends(path.parent, refs), typeset=_typeset(front.data))
 
 
 def parse_file(path: Path, raw: bytes, resolvers: ResolverFactory) -> Parsed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 
 from slugify import slugify
@@ -12,6 +13,7 @@ THEMES = "/themes/"
 SEARCH = "/recherche/"
 FEED = "/feed.xml"
 MEDIA = "/media/"
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def issue_url(number: int) -> str:
@@ -73,4 +75,6 @@ def article_slug(file_stem: str) -> str:
     """`03-mille-et-une-histoires` -> `mille-et-une-histoires`."""
     head, sep, tail = file_stem.partition("-")
     base = tail if sep and head.isdigit() and tail else file_stem
+    if _SLUG.fullmatch(base):  # already a slug, as file names mostly are: slugify keeps it
+        return base
     return slugify(base) or slugify(file_stem) or "article"

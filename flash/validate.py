@@ -24,6 +24,7 @@ THEME_KEYS = {"label", "description"}
 IMAGE_KEYS = {"src", "alt", "credit"}
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+LINK_URL = re.compile(r"^(https?://\S+|mailto:\S+@\S+)$")
 DEFAULT_COLOUR = "#4a5568"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif"}
 TYPE_NAMES = {str: "un texte", int: "un nombre entier", bool: "true ou false", list: "une liste",
@@ -151,7 +152,7 @@ def _typed(ctx: Context, path: Path, doc: Yaml, key: str, kind: type, *,
     for part in where:
         data = data[part]
     value = data.get(key) if isinstance(data, dict) else None
-    full = ".".join(str(p) for p in (*where, key))
+    full = ".".join(str(p) for p in (*where, key)) if where else key  # for the messages
     if value is None:
         if required:
             ctx.report.error(path, doc.line(*where), f"la clé obligatoire « {full} » manque")
@@ -397,8 +398,10 @@ def _load_issue(ctx: Context, folder: Path, organisations: dict[str, Organisatio
     if not articles:
         ctx.report.warning(path, None, "ce numéro n’a aucun article publié")
     intro_html = _intro_html(ctx, path, folder, doc, intro, parsed)
-    issue = Issue(number=number, date=date, title=french(title), intro_html=intro_html,
-                  preheader=french(preheader) if preheader else None, cover=cover, folder=folder)
+    typeset = dict(parsed.typeset) if parsed is not None else {}
+    issue = Issue(number=number, date=date, title=_french(typeset, title), intro_html=intro_html,
+                  preheader=_french(typeset, preheader) if preheader else None, cover=cover,
+                  folder=folder)
     return number, doc.line("number"), attach(issue, articles)
 
 
@@ -529,7 +532,8 @@ def _load_article(ctx: Context, path: Path, organisations: dict[str, Organisatio
     order = _typed(ctx, path, doc, "order", int)
     draft = _typed(ctx, path, doc, "draft", bool) or False
     image = _image(ctx, path, doc, "image")
-    links = _links(ctx, path, doc)
+    typeset = dict(parsed.typeset)
+    links = _links(ctx, path, doc, typeset)
     if parsed.empty or parsed.rendered is None:
         ctx.report.error(path, parsed.body_line - 1, "l’article est vide : écrivez son texte "
                          "sous la ligne « --- »")
@@ -543,9 +547,9 @@ def _load_article(ctx: Context, path: Path, organisations: dict[str, Organisatio
     body_images = tuple(_model_image(ctx, (path.parent / src).resolve(), "", None)
                         for src in rendered.images)
     return Article(
-        slug=urls.article_slug(path.stem), title=french(title), organisation=organisation,
-        themes=article_themes, location=french(location) if location else None,
-        summary=french(summary) if summary else None, image=image, links=links,
+        slug=urls.article_slug(path.stem), title=_french(typeset, title), organisation=organisation,
+        themes=article_themes, location=_french(typeset, location) if location else None,
+        summary=_french(typeset, summary) if summary else None, image=image, links=links,
         order=order if order is not None else position, draft=draft, body_html=rendered.html,
         excerpt=rendered.text, words=rendered.words, source=path, images=body_images)
 
@@ -587,7 +591,13 @@ def _themes(ctx: Context, path: Path, doc: Yaml, themes: dict[str, Theme]) -> tu
     return tuple(found)
 
 
-def _links(ctx: Context, path: Path, doc: Yaml) -> tuple[Link, ...]:
+def _french(typeset: dict[str, str], text: str) -> str:
+    """French typography of a front matter text: done ahead with the parsing (flash.parse)."""
+    done = typeset.get(text)
+    return done if done is not None else french(text)
+
+
+def _links(ctx: Context, path: Path, doc: Yaml, typeset: dict[str, str]) -> tuple[Link, ...]:
     raw = doc.data.get("links")
     if raw is None:
         return ()
@@ -603,10 +613,10 @@ def _links(ctx: Context, path: Path, doc: Yaml) -> tuple[Link, ...]:
             continue
         label = _typed(ctx, path, doc, "label", str, required=True, where=("links", index))
         url = _typed(ctx, path, doc, "url", str, required=True, where=("links", index))
-        if url and not re.match(r"^(https?://\S+|mailto:\S+@\S+)$", url):
+        if url and not LINK_URL.match(url):
             ctx.report.error(path, doc.line("links", index, "url"),
                              f"adresse « {url} » invalide : elle doit commencer par https://")
             continue
         if label and url:
-            links.append(Link(french(label), url))
+            links.append(Link(_french(typeset, label), url))
     return tuple(links)
