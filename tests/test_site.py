@@ -3,6 +3,7 @@ pagination, feeds and sitemap, checked on parsed HTML and XML."""
 
 from __future__ import annotations
 
+import random
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -179,3 +180,20 @@ def test_every_page_has_one_h1_and_canonical(corpus_site: Path) -> None:
             canonical = page.cssselect('link[rel="canonical"]')[0].get("href")
             relative = html_file.parent.relative_to(corpus_site).as_posix()
             assert canonical == BASE_URL + "/" + ("" if relative == "." else relative + "/")
+
+
+def test_article_addresses_come_from_file_names() -> None:
+    """File names that are already slugs are kept as they are (no call to slugify): the result
+    must be what slugify gives."""
+    from slugify import slugify
+
+    from flash.urls import article_slug
+
+    assert article_slug("03-mille-et-une-histoires") == "mille-et-une-histoires"
+    assert article_slug("02-Fête des voisins à Évry") == "fete-des-voisins-a-evry"
+    assert article_slug("2021") == "2021"
+    assert article_slug("04-") == "04"
+    rng = random.Random(195)
+    for _ in range(5000):
+        name = "".join(rng.choice("ab9-") for _ in range(rng.randint(1, 12)))
+        assert article_slug(f"01-{name}") == (slugify(name) or slugify(f"01-{name}") or "article")
