@@ -10,7 +10,8 @@ import yaml
 from slugify import slugify
 
 from flash.diagnostics import suggestion
-from flash.sources import Loader
+
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ScaffoldError(Exception):

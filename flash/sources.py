@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
-Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# PyYAML takes ~20 ms to import: parse_yaml imports it at its first call, which in a build is in
+# each worker process, after they started, not before.
 
 # PyYAML speaks English; the team reads French. Known problems get a French sentence.
 _YAML_PROBLEMS = {
@@ -82,6 +84,8 @@ def _french_problem(exc: yaml.YAMLError) -> str:
 
 def _record_lines(node: yaml.Node, prefix: str, offset: int, lines: dict[str, int],
                   duplicates: list[tuple[str, int]]) -> None:
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -102,7 +106,9 @@ def _record_lines(node: yaml.Node, prefix: str, offset: int, lines: dict[str, in
 
 def parse_yaml(text: str, first_line: int = 1) -> tuple[Yaml, list[tuple[str, int]]]:
     """Parses one YAML document; returns it with the keys written twice (path, line)."""
-    loader = Loader(text)
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

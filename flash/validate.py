@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flash import colours, images, markdown, parse, urls
+from flash import colours, images, parse, urls
 from flash.diagnostics import Collector, did_you_mean, suggestion
 from flash.model import Article, Corpus, Image, Issue, Link, Organisation, Theme, attach
 from flash.sources import SourceError, Yaml, parse_yaml, read_text
@@ -423,6 +423,8 @@ def _intro_html(ctx: Context, path: Path, folder: Path, doc: Yaml, intro: str,
         for src, line in parsed.image_refs:
             resolve(src, line)
         return parsed.rendered.html
+    from flash import markdown  # imported after the build's workers start, by each of them
+
     return markdown.render(intro, resolve).html
 
 
