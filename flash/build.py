@@ -38,7 +38,7 @@ from flash.settings import Settings
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-    from flash.pages import Page
+    from flash.pages import Feed, Page
     from flash.render import SiteView
 
 # Jinja, Markdown, YAML, Pillow… are imported by the stages that use them, not here: a build
@@ -207,7 +207,8 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
         known = cache.manifests.load(output) if use_cache else None
         previous, previous_groups = known or ({}, {})
         keys: list[str] | list[Callable[[], str]]
-        if previous or cache.keep_parsed_in_memory:
+        cold = not (previous or cache.keep_parsed_in_memory)
+        if not cold:
             keys = _page_keys(cache, fingerprints, site_key, texts, page_plan)
             pages_changed = any(previous.get(p.path) != k
                                 for p, k in zip(page_plan, keys, strict=True))
@@ -227,12 +228,12 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
                 (page.path, key, partial(render_page, env, page, site, fragments), page.template)
                 for page, key in zip(page_plan, keys, strict=True)]
             for feed in feeds(archive, settings.title):
-                key = fingerprints.key(site_key, feed, _bodies(fingerprints, feed.articles))
-                jobs.append((urls.output_path(feed.url), key,
+                key = partial(_feed_key, fingerprints, site_key, feed)
+                jobs.append((urls.output_path(feed.url), key if cold else key(),
                              partial(render_feed, env, feed, site), "feed.xml"))
-            key = fingerprints.key(site_key, _sitemap_inputs(page_plan))
-            jobs.append(("sitemap.xml", key, partial(render_sitemap, env, page_plan, site),
-                         "sitemap.xml"))
+            key = partial(fingerprints.key, site_key, _sitemap_inputs(page_plan))
+            jobs.append(("sitemap.xml", key if cold else key(),
+                         partial(render_sitemap, env, page_plan, site), "sitemap.xml"))
             todo = [job for job in jobs if not (isinstance(job[1], str)
                                                 and staging.fresh(job[0], job[1]))]
             # Meanwhile, this process saves what the next build may reuse of the parsing.
@@ -301,6 +302,10 @@ def _same_issue(old: Issue, new: Issue) -> bool:
 def _page_key(fingerprints: Fingerprints, site_key: str, texts: Callable[[Page], tuple],
               page: Page) -> str:
     return fingerprints.key(site_key, page, texts(page))
+
+
+def _feed_key(fingerprints: Fingerprints, site_key: str, feed: Feed) -> str:
+    return fingerprints.key(site_key, feed, _bodies(fingerprints, feed.articles))
 
 
 def _page_keys(cache: BuildCache, fingerprints: Fingerprints, site_key: str,
