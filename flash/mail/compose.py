@@ -440,12 +440,26 @@ def message(composed: Composed, *, to: Address | Group | None = None,
     The email package writes every header and the MIME structure around two short slots;
     the bodies, encoded once in quoted-printable, then take the slots' place. Quoted-printable
     never contains "=_", so the fixed boundary cannot occur in a body."""
-    settings = composed.settings
+    unsubscribe = unsubscribe_url or generic_url(composed.settings)
+    skeleton = _skeleton(composed.settings, composed.subject, composed.issue.number, to,
+                         unsubscribe, mailto_subject, message_id, date)
+    return _filled(skeleton, composed, unsubscribe)
+
+
+def _filled(skeleton: bytes, composed: Composed, unsubscribe: str) -> bytes:
+    return skeleton.replace(_TEXT_SLOT.encode(), _quoted_printable(
+        composed.text_for(unsubscribe)), 1).replace(_HTML_SLOT.encode(), _quoted_printable(
+            composed.html_for(unsubscribe)), 1)
+
+
+def _skeleton(settings: Settings, subject: str, number: int, to: Address | Group | None,
+              unsubscribe: str, mailto_subject: str, message_id: str | None, date: str | None
+              ) -> bytes:
+    """Headers and MIME structure, with a slot for each body."""
     sender = mailbox(settings.email_from, "email_from")
-    unsubscribe = unsubscribe_url or generic_url(settings)
     mailto = f"mailto:{unsubscribe_mailto(settings)}?subject={_quote(mailto_subject)}"
     msg = EmailMessage(policy=POLICY)
-    msg["Subject"] = composed.subject
+    msg["Subject"] = subject
     msg["From"] = sender
     msg["To"] = to if to is not None else Group("Abonnés du Flash")
     if settings.reply_to:
@@ -456,12 +470,9 @@ def message(composed: Composed, *, to: Address | Group | None = None,
     msg["List-Id"] = f"{settings.title} <flash.{sender.domain}>"
     msg["List-Unsubscribe"] = f"<{unsubscribe}>, <{mailto}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["Content-Type"] = f'multipart/alternative; boundary="=_flash-{composed.issue.number}_="'
+    msg["Content-Type"] = f'multipart/alternative; boundary="=_flash-{number}_="'
     msg.set_payload([_part("plain", _TEXT_SLOT), _part("html", _HTML_SLOT)])
-    skeleton = msg.as_bytes()
-    return skeleton.replace(_TEXT_SLOT.encode(), _quoted_printable(
-        composed.text_for(unsubscribe)), 1).replace(_HTML_SLOT.encode(), _quoted_printable(
-            composed.html_for(unsubscribe)), 1)
+    return msg.as_bytes()
 
 
 def _quote(text: str) -> str:
@@ -474,5 +485,18 @@ def published(composed: Composed) -> bytes:
     sender = mailbox(composed.settings.email_from, "email_from")
     issue = composed.issue
     sent = dt.datetime.combine(issue.date, dt.time(8, 0), tzinfo=dt.UTC)
-    return message(composed, date=format_datetime(sent),
-                   message_id=f"<flash-{issue.number}@{sender.domain}>")
+    unsubscribe = generic_url(composed.settings)
+    skeleton = _published_skeleton(composed.settings, composed.subject, issue.number,
+                                   unsubscribe, format_datetime(sent),
+                                   f"<flash-{issue.number}@{sender.domain}>")
+    return _filled(skeleton, composed, unsubscribe)
+
+
+@lru_cache(maxsize=1024)
+def _published_skeleton(settings: Settings, subject: str, number: int, unsubscribe: str,
+                        date: str, message_id: str) -> bytes:
+    """The published message's headers change only with the issue's subject and number: when
+    an article is edited (`flash serve`), the email package need not write them again (it
+    takes a few ms per message)."""
+    return _skeleton(settings, subject, number, None, unsubscribe, "Désabonnement",
+                     message_id, date)
