@@ -112,7 +112,10 @@ def load(source: Path, drafts: bool = False, cache: BuildCache | None = None
 
     prepare = cache.parsed.prepare if cache is not None else None
     reuse = cache.validated if cache is not None else None
-    corpus, report = load_corpus(source, drafts=drafts, prepare=prepare, reuse=reuse)
+    # The look for changes just walked the folder: its listing spares a second walk.
+    listing = cache.parsed.stats if cache is not None and cache.parsed.stats else None
+    corpus, report = load_corpus(source, drafts=drafts, prepare=prepare, reuse=reuse,
+                                 listing=listing)
     if corpus is None:
         raise ContentError(report.sorted())
     return corpus, report.sorted()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,15 +53,17 @@ Prepare = Callable[[list[Path], Path], dict[Path, parse.Parsed]]
 
 
 def load_corpus(source: Path, *, drafts: bool = False, report: Collector | None = None,
-                prepare: Prepare | None = None, reuse: dict[Path, tuple] | None = None
-                ) -> tuple[Corpus | None, Collector]:
-    """Reads and checks the whole content folder. The corpus is None when any error is found."""
+                prepare: Prepare | None = None, reuse: dict[Path, tuple] | None = None,
+                listing: Iterable[str] | None = None) -> tuple[Corpus | None, Collector]:
+    """Reads and checks the whole content folder. The corpus is None when any error is found.
+    `listing`: every file under `source` (and maybe others), as a walk just saw them."""
     report = report or Collector(source)
     if not source.is_dir():
         report.error(source, None, "dossier de contenu introuvable")
         return None, report
+    tree = _tree(source) if listing is None else _tree_of(source, listing)
     ctx = Context(source.resolve(), report, {}, images.cache_root(source), reuse=reuse,
-                  tree=_tree(source))
+                  tree=tree)
     if prepare is not None:
         ctx.prepared = prepare(content_files(source, ctx.tree, ctx.files), ctx.root)
     organisations = _load_organisations(ctx, source / "organisations.yaml")
@@ -95,6 +97,23 @@ def _tree(source: Path) -> dict[Path, list[str]]:
     return tree
 
 
+def _tree_of(source: Path, listing: Iterable[str]) -> dict[Path, list[str]]:
+    """_tree from the paths of a walk already done: the folders holding files, hidden ones
+    left out as _tree does."""
+    prefix = str(source) + os.sep
+    names: dict[str, list[str]] = {}
+    for path in listing:
+        if path.startswith(prefix):
+            folder, _, name = path[len(prefix):].rpartition(os.sep)
+            names.setdefault(folder, []).append(name)
+    tree: dict[Path, list[str]] = {}
+    for folder in sorted(names):
+        parts = folder.split(os.sep) if folder else []
+        if not any(part.startswith((".", "_")) for part in parts):
+            tree[source.joinpath(*parts)] = sorted(names[folder])
+    return tree
+
+
 def _issue_files(tree: dict[Path, list[str]]) -> list[Path]:
     return sorted(folder / "issue.yaml" for folder, names in tree.items() if "issue.yaml" in names)
 
@@ -115,12 +134,22 @@ def content_files(source: Path, tree: dict[Path, list[str]] | None = None,
     receives the article files of each issue folder."""
     tree = tree if tree is not None else _tree(source)
     files = files if files is not None else {}
+    if _LAST_LISTED and _LAST_LISTED[0] == tree:
+        listed, by_folder = _LAST_LISTED[1:]
+        files.update(by_folder)
+        return list(listed)
     found: list[Path] = []
     for marker in _issue_files(tree):
         found.append(marker)
         files[marker.parent] = _articles_in(tree, marker.parent)
         found.extend(files[marker.parent])
+    _LAST_LISTED[:] = [tree, tuple(found), dict(files)]
     return found
+
+
+# The last tree content_files listed, and its result: `flash serve` lists the same files after
+# each edit, and making 1,400 Path objects costs several ms.
+_LAST_LISTED: list = []
 
 
 def parse_resolvers(root: Path, image_cache: Path | None) -> parse.ResolverFactory:
@@ -331,7 +360,8 @@ def _load_themes(ctx: Context, path: Path) -> dict[str, Theme]:
 
 def _load_issues(ctx: Context, source: Path, organisations: dict[str, Organisation],
                  themes: dict[str, Theme], drafts: bool) -> list[Issue]:
-    folders = [marker.parent for marker in _issue_files(ctx.tree)]
+    # content_files listed them already when files were parsed ahead (in the same order)
+    folders = list(ctx.files) or [marker.parent for marker in _issue_files(ctx.tree)]
     with_articles = {f for f, names in ctx.tree.items() if any(n.endswith(".md") for n in names)}
     for orphan in sorted(with_articles - set(folders)):
         if orphan != source and not any(part.startswith((".", "_")) for part in orphan.parts):

@@ -271,3 +271,28 @@ def test_preview_process_keeps_up_with_every_kind_of_edit(source: Path, tmp_path
               skip_if_unchanged=False)
     edit(article_file(source, 2, 1), "organisation: inconnue\n_x: ", "organisation: ")
     check("fixed")
+
+
+def test_listing_from_the_look_for_changes_equals_a_walk(source: Path) -> None:
+    """The build lists the content from the walk that looked for changes: same folders and
+    files as validate's own walk, hidden folders left out, and a new file seen at once."""
+    from flash.cache import tree_stamp
+    from flash.validate import _tree, _tree_of, content_files
+
+    (source / "_brouillons").mkdir()
+    (source / "_brouillons/idee.md").write_text("---\ntitle: x\n---\nTexte\n", encoding="utf-8")
+    (source / ".git/objects").mkdir(parents=True)
+    (source / ".git/objects/ab").write_bytes(b"x")
+    stats: dict = {}
+    tree_stamp([source], "", stats)
+    walked = {folder: names for folder, names in _tree(source).items() if names}
+    assert _tree_of(source, stats) == walked
+    first = content_files(source, _tree_of(source, stats))
+    assert not any("_brouillons" in str(p) or ".git" in str(p) for p in first)
+    assert content_files(source, _tree_of(source, stats)) == first  # from the last listing
+    issue = sorted(p.parent for p in first if p.name == "issue.yaml")[0]
+    (issue / "99-nouveau.md").write_text("---\ntitle: y\n---\nTexte\n", encoding="utf-8")
+    stats = {}
+    tree_stamp([source], "", stats)
+    again = content_files(source, _tree_of(source, stats))
+    assert set(again) - set(first) == {issue / "99-nouveau.md"} and len(again) == len(first) + 1
