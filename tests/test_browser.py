@@ -78,8 +78,11 @@ def test_organisation_filter_narrows_the_results(page, base_url: str, sample_sit
     page.goto(base_url + "/recherche/?q=habitants")
     everything = result_count(page)
     assert everything >= 3
+    # Pagefind UI draws the filter panel again when the counts arrive, closed: open it after.
+    option = page.get_by_label(re.compile(r"^France Loire \(\d+\)$"))
+    option.wait_for(state="attached")
     page.locator("summary", has_text="Organisation").click()
-    page.get_by_label(re.compile(r"^France Loire \(\d+\)$")).check()
+    option.check()
     page.wait_for_function(
         f"() => !/^{everything} /.test(document.querySelector('.pagefind-ui__message')"
         "?.textContent || '')")
