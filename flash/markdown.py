@@ -214,7 +214,8 @@ _RESOLVE, _FIRST_LINE = "flash_resolve", "flash_first_line"
 _IMAGES, _TEXT = "flash_images", "flash_text"
 
 
-def _make_parser() -> MarkdownIt:
+def _make_parser(absent: int = 0) -> MarkdownIt:
+    """The parser; `absent`: bits of the _TRIGGERED groups whose rules are switched off."""
     md = MarkdownIt("commonmark", {"html": True, "typographer": False})
     md.enable("table").enable("strikethrough")
     md.use(footnote_plugin).use(attrs_plugin, spans=True).use(attrs_block_plugin)
@@ -222,7 +223,47 @@ def _make_parser() -> MarkdownIt:
     md.core.ruler.after("block", "flash_video", _video_rule)
     md.core.ruler.after("inline", "flash_inline", _inline_rule)
     md.normalizeLink = _normalize_link  # type: ignore[method-assign]
+    for bit, (_, block_rules, inline_rules) in enumerate(_TRIGGERED):
+        if absent >> bit & 1:
+            md.block.ruler.disable(list(block_rules), ignoreInvalid=True)
+            md.inline.ruler.disable(list(inline_rules), ignoreInvalid=True)
     return md
+
+
+# markdown-it tries its rules at every line (block rules) and at every punctuation mark
+# (inline rules). Many can only match where certain characters occur: a text without any of
+# them is parsed with those rules off, which gives the same tokens with fewer calls (≈ 10 % of
+# the parsing time for a typical article). (any of these in the text, block rules, inline rules)
+_TRIGGERED: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
+    (("|",), ("table",), ()),
+    (("    ", "\t"), ("code",), ()),  # indented code: four columns of spaces or a tab
+    (("{",), ("attr",), ("span", "attr")),
+    (("```", "~~~"), ("fence",), ()),
+    ((">",), ("blockquote",), ()),
+    (("[^",), ("footnote_def",), ("footnote_ref",)),
+    (("]:",), ("reference",), ()),
+    (("<",), ("html_block",), ("autolink", "html_inline")),
+    (("#",), ("heading",), ()),
+    (("\\",), (), ("escape",)),
+    (("`",), (), ("backticks",)),
+    (("~~",), (), ("strikethrough",)),
+    (("^[",), (), ("footnote_inline",)),
+    (("&",), (), ("entity",)),
+)
+_PARSERS: dict[int, MarkdownIt] = {}
+
+
+def _parser_for(source: str) -> MarkdownIt:
+    absent = 0
+    for bit, (marks, _, _) in enumerate(_TRIGGERED):
+        if not any(mark in source for mark in marks):
+            absent |= 1 << bit
+    parser = _PARSERS.get(absent)
+    if parser is None:
+        if len(_PARSERS) >= 64:  # texts of unusual mixtures: keep a bounded set
+            _PARSERS.clear()
+        parser = _PARSERS[absent] = _make_parser(absent)
+    return parser
 
 
 # Plain http(s) addresses: markdown-it's normalizeLink (parsing, punycode host names,
@@ -249,7 +290,7 @@ def _normalize_source(state: StateCore) -> None:
     state.src = source
 
 
-_MD = _make_parser()
+_MD = _make_parser()  # with every rule
 
 
 def _compact(html_text: str) -> str:
@@ -264,8 +305,9 @@ def _compact(html_text: str) -> str:
 def render(source: str, resolve_image: ImageResolver | None = None, first_line: int = 1
            ) -> Rendered:
     env: dict = {_RESOLVE: resolve_image, _FIRST_LINE: first_line}
-    tokens = _MD.parse(source, env)
-    body = _compact(_CLEANER.clean(_MD.renderer.render(tokens, _MD.options, env)))
+    parser = _parser_for(source)
+    tokens = parser.parse(source, env)
+    body = _compact(_CLEANER.clean(parser.renderer.render(tokens, parser.options, env)))
     words = "".join(env[_TEXT]).split()
     # The start of the text a reader sees, on one line (single spaces between words): only the
     # start is ever shown, and n words make at least 2n - 1 characters.

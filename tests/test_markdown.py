@@ -8,7 +8,7 @@ from lxml import html
 from markdown_it import MarkdownIt
 from markdown_it.common.normalize_url import normalizeLink
 
-from flash.markdown import _MD, EXCERPT, _normalize_link, render
+from flash.markdown import _MD, EXCERPT, _normalize_link, _parser_for, render
 from flash.typography import NBSP, NNBSP, french
 
 
@@ -129,3 +129,30 @@ def test_shortcuts_give_markdown_its_own_results() -> None:
     plain = MarkdownIt("commonmark")
     for source in ["un\r\ndeux\rtrois\n\0quatre", "\r\r\n\n\0\0fin", "sans retour"]:
         assert _MD.parse(source)[1].content == plain.parse(source)[1].content
+
+
+def test_parsers_without_the_rules_a_text_cannot_use_give_the_same_html() -> None:
+    """Texts are parsed with the rules switched off whose marks they lack (markdown._TRIGGERED):
+    random texts mixing every construct, and near misses of each mark, give the same HTML as
+    the parser with every rule."""
+    pieces = [
+        "Un paragraphe simple", "# Titre", "## Titre deux ##", "Titre\n===", "Sous-titre\n---",
+        "- point\n- autre", "1. un\n2. deux", "* étoile", "> citation\n> suite", ">",
+        "```\ncode\n```", "~~~ python\nx = 1\n~~~", "``pas une clôture``", "    code indenté",
+        "\tcode tabulé", "   trois espaces", "| a | b |\n|---|---|\n| 1 | 2 |", "a | b",
+        "[lien](https://a.fr)", "[réf][x]\n\n[x]: https://b.fr", "[x] : pas une référence",
+        "note[^1]\n\n[^1]: la note", "en ligne ^[note]", "[^ pas une note", "^ seul", "~~barré~~",
+        "~simple~", "<b>gras</b>", "<div>\nbloc\n</div>", "<https://c.fr>", "a < b > c",
+        "&amp; &eacute; &#233;", "& seul", "\\*pas italique\\*", "fin\\\nligne", "`code`",
+        "{.classe}", "texte {#id}", "[span]{.x}", "![image](a.png)", "***", "___", "- - -",
+        "_souligné_ et **gras**", "a  \nb", "#pas un titre", "\\", "`", "{", "<", "&", "|",
+    ]
+    rng = random.Random(195)
+    for _ in range(3000):
+        text = "\n\n".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+        if rng.random() < 0.3:
+            text = text.replace("\n\n", "\n")
+        ours = _parser_for(text)
+        assert ours.renderer.render(ours.parse(text, {}), ours.options, {}) == \
+            _MD.renderer.render(_MD.parse(text, {}), _MD.options, {}), text
+    assert len({id(_parser_for(piece)) for piece in pieces}) > 10  # rules were switched off
