@@ -332,7 +332,8 @@ class Fingerprints:
 
     def __init__(self, salt: str, *, bodies: bool = True,
                  texts: dict[int, tuple[str, bytes]] | None = None,
-                 articles: dict[int, tuple[Any, bytes, bytes]] | None = None):
+                 articles: dict[int, tuple[Any, bytes, bytes]] | None = None,
+                 heads: dict[int, tuple[Any, bytes]] | None = None):
         self.salt = salt.encode()
         # article digests by article identity, with the digest of the issue they were computed
         # with: `flash serve` reuses unchanged articles from one build to the next
@@ -343,7 +344,9 @@ class Fingerprints:
         # False: an article's digest leaves out its text, which callers add where it is shown
         self.bodies = bodies
         self._memo: dict[int, tuple[Any, bytes]] = {}
-        self._heads: dict[int, tuple[Any, bytes]] = {}
+        # digests of issues' own fields, by issue identity (issues are frozen): kept between
+        # builds by `flash serve` too, where unchanged issues stay the same objects
+        self._heads = heads if heads is not None else {}
 
     def key(self, *values: Any) -> str:
         h = hashlib.blake2b(self.salt, digest_size=16)
@@ -453,6 +456,7 @@ class BuildCache:
         self.validated: dict[Path, tuple] = {}  # see validate._article
         self.texts: dict[int, tuple[str, bytes]] = {}  # see Fingerprints.text
         self.article_digests: dict[int, tuple[Any, bytes, bytes]] = {}  # Fingerprints.articles
+        self.issue_heads: dict[int, tuple[Any, bytes]] = {}  # Fingerprints heads
         self.corpus: Any = None  # the previous build's corpus (see build._canonical)
         self.page_keys: dict[str, tuple[Any, str]] = {}  # path -> (page, key): build._page_keys
         self.page_keys_site = ""

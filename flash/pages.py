@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from flash import urls
@@ -32,7 +33,7 @@ class Page:
     feed: str | None = None  # this page's own Atom feed, when it has one
     in_sitemap: bool = True
 
-    @property
+    @cached_property
     def path(self) -> str:
         return urls.output_path(self.url)
 
