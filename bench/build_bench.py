@@ -356,7 +356,7 @@ def rendered(output: str) -> str:
     return found.group(0) if found else "?"
 
 
-def serve_rebuilds(source: Path, output: Path, edits: int = 5) -> list[tuple[float, int]]:
+def serve_rebuilds(source: Path, output: Path, edits: int = 15) -> list[tuple[float, int]]:
     """What `flash serve` does after each edit, in its own process: look for changes, then an
     incremental build with the cache kept in memory. The time is the rebuild's, from the end
     of the look for changes to the moment the browsers are told to reload."""
