@@ -1,3 +1,3 @@
-from flash.cli import main
+from flash.cli import run
 
-main()
+run()

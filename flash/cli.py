@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,6 +59,28 @@ def _summary(diagnostics: list[Diagnostic]) -> str:
     return " et ".join(parts)
 
 
+# Set by `run`, the installed command: a process of its own, which may leave without freeing
+# every object one by one (see _leave).
+_OWN_PROCESS = False
+
+
+def run() -> None:
+    """The `flash` command."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
+    main()
+
+
+def _leave() -> None:
+    """After a build, everything is written and closed: the command's own process ends at once
+    instead of freeing the archive's objects one by one at exit (≈ 50 ms of 1.3 s for 1,200
+    articles). No exit handler is registered by then."""
+    if _OWN_PROCESS:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", message="Flash %(version)s")
 def main() -> None:
@@ -111,6 +134,7 @@ def build(source: str | None, output: str | None, base_url: str | None, drafts: 
     if profile:
         for stage, seconds in report.stages.items():
             out.print(f"  {stage:<28} {seconds * 1000:8.1f} ms")
+    _leave()
 
 
 def _changes(report: BuildReport) -> str:

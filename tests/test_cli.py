@@ -49,6 +49,9 @@ def test_new_issue_then_article_then_build(tmp_path: Path) -> None:
     built = flash("build", "--source", str(source), "--output", str(out), "--base-url",
                   "https://exemple.fr")
     assert built.returncode == 0, built.stderr
+    # The command leaves with os._exit after a build: what it printed must all be there.
+    assert built.stdout.startswith("Site construit") and built.stdout.endswith(
+        "fichiers réécrits.\n"), built.stdout
     page = parse(out / "numeros/196/un-jardin-partage-a-auby/index.html")
     assert page.cssselect("h1")[0].text_content() == "Un jardin partagé à Auby\u202f!"
     assert page.cssselect('link[rel="canonical"]')[0].get("href") == (
