@@ -178,11 +178,18 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
         cache.parsed.meanwhile = partial(_compile_templates, cache, layouts, layouts_key)
         if stats:
             cache.parsed.stats = stats
+        # `flash serve` keeps the parsed files in memory and writes them when it stops.
+        cache.parsed.save_aside = not cache.keep_parsed_in_memory
         try:
             corpus, report.warnings = load(source, drafts, cache)
+        except BaseException:
+            cache.parsed.wait()
+            raise
         finally:
             if stats:
                 cache.parsed.stats = None
+        if not cache.keep_parsed_in_memory:
+            cache.parsed.forget()
         if cache.keep_parsed_in_memory:  # `flash serve`: unchanged issues stay the same objects
             corpus = _canonical(corpus, cache.corpus)
             cache.corpus = corpus
@@ -241,8 +248,7 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
                          partial(render_sitemap, env, page_plan, site), "sitemap.xml"))
             todo = [job for job in jobs if not (isinstance(job[1], str)
                                                 and staging.fresh(job[0], job[1]))]
-            # Meanwhile, this process saves what the next build may reuse of the parsing.
-            _render(staging, env, todo, meanwhile=cache.save_parsed)
+            _render(staging, env, todo)
             report.rendered += [path for path, *_ in todo]
             staging.write_text("robots.txt", render_robots(site))
             staging.write_text("_redirects", render_redirects(corpus))
@@ -278,6 +284,8 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
     except BaseException:
         staging.abort()
         raise
+    finally:
+        cache.parsed.wait()
     return report
 
 
@@ -410,8 +418,7 @@ def _compile_templates(cache: BuildCache, layouts: Path, layouts_key: str) -> No
     month(dt.date(2000, 1, 1))
 
 
-def _render(staging: Staging, env: Environment, todo: list[Job],
-            meanwhile: Callable[[], object]) -> None:
+def _render(staging: Staging, env: Environment, todo: list[Job]) -> None:
     """Renders pages, feeds and the sitemap, on every core when there are many."""
     for template in {template for *_, template in todo}:
         env.get_template(template)  # compiled once, before workers are forked
@@ -421,9 +428,8 @@ def _render(staging: Staging, env: Environment, todo: list[Job],
             staging.write_text(path, render(), key if isinstance(key, str) else key())
 
     if len(todo) >= PARALLEL_PAGES:
-        staging.split(todo, work, meanwhile=meanwhile)
+        staging.split(todo, work)
     else:
-        meanwhile()
         work(todo)
 
 

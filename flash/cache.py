@@ -13,6 +13,7 @@ written by another version is ignored, never trusted. Deleting the folder is alw
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import os
 import pickle
@@ -184,6 +185,9 @@ class ParseCache:
         self.meanwhile: Callable[[], object] | None = None
         # What `flash serve` saw of each file while looking for changes, just before building
         self.stats: dict[str, Stat] | None = None
+        # True: once files are parsed, a forked process saves them (see _save_aside)
+        self.save_aside = False
+        self._saver: int | None = None  # that process
 
     def _ensure_loaded(self) -> None:
         if self.loaded:
@@ -250,7 +254,43 @@ class ParseCache:
                 kept[name] = (digest, parsed, seen)
         self.dirty = self.dirty or bool(todo) or len(kept) != len(self.entries)
         self.entries = kept
+        if self.save_aside and self.dirty:
+            self._save_aside()
         return found
+
+    def _save_aside(self) -> None:
+        """Saves the cache from a forked process, on the core the parsing workers just left,
+        while this one checks the content. It touches every parsed object: done here, the page
+        workers forked later do not share pages with it (their memory stays lower)."""
+        if self.path is None or not hasattr(os, "fork"):
+            self.save()
+            return
+        gc.freeze()  # the saving process's garbage collector leaves the shared objects alone
+        try:
+            pid = os.fork()
+        except OSError:
+            gc.unfreeze()
+            self.save()
+            return
+        if pid == 0:
+            try:
+                _save(self.path, (code_digest(), self.entries))
+            finally:
+                os._exit(0)
+        gc.unfreeze()
+        self._saver = pid
+        self.dirty = False
+
+    def forget(self) -> None:
+        """Drops the parsed objects, once saved: a build that ends needs them no more."""
+        if not self.dirty:
+            self.entries = {}
+
+    def wait(self) -> None:
+        """Waits for the process saving the cache, if any (it writes to a temporary name)."""
+        if self._saver is not None:
+            pid, self._saver = self._saver, None
+            os.waitpid(pid, 0)
 
     def save(self) -> None:
         if self.dirty and self.path is not None:
@@ -461,10 +501,6 @@ class BuildCache:
         self.page_keys: dict[str, tuple[Any, str]] = {}  # path -> (page, key): build._page_keys
         self.page_keys_site = ""
 
-    def save_parsed(self) -> None:
-        """`flash serve` writes the parsed files once, when it stops."""
-        if not self.keep_parsed_in_memory:
-            self.parsed.save()
 
     def save(self, final: bool = False) -> None:
         if final or not self.keep_parsed_in_memory:
