@@ -496,7 +496,7 @@ class BuildCache:
         self.validated: dict[Path, tuple] = {}  # see validate._article
         self.texts: dict[int, tuple[str, bytes]] = {}  # see Fingerprints.text
         self.article_digests: dict[int, tuple[Any, bytes, bytes]] = {}  # Fingerprints.articles
-        self.issue_heads: dict[int, tuple[Any, bytes]] = {}  # Fingerprints heads
+        self.issue_heads: dict[int, tuple[Any, bytes]] = {}  # Fingerprints._heads
         self.corpus: Any = None  # the previous build's corpus (see build._canonical)
         self.page_keys: dict[str, tuple[Any, str]] = {}  # path -> (page, key): build._page_keys
         self.page_keys_site = ""

@@ -138,10 +138,8 @@ class Staging:
             return all(self.fresh(relative, self.previous.get(relative, ""))
                        for relative in previous[1])
 
-    def split(self, items: Sequence[T], work: Callable[[Sequence[T]], Any], *,
-              meanwhile: Callable[[], object] | None = None) -> None:
-        """work(some items) on every core until all are done; what workers stage is recorded.
-        `meanwhile`: what this process does first, while the workers start."""
+    def split(self, items: Sequence[T], work: Callable[[Sequence[T]], Any]) -> None:
+        """work(some items) on every core until all are done; what workers stage is recorded."""
 
         def logged(item: T) -> list[tuple[str, str, bool, Group | None]]:
             self._log = []
@@ -149,7 +147,7 @@ class Staging:
             return self._log
 
         try:
-            logs = fork_map(logged, items, minimum=2, meanwhile=meanwhile)
+            logs = fork_map(logged, items, minimum=2)
         finally:
             self._log = None
         for log in logs:
