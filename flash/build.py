@@ -236,16 +236,18 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
     try:
         with _stage(report, "pages, flux et plan du site"):
             fragments = Fragments(env)
-            jobs: list[Job] = [
-                (page.path, key, partial(render_page, env, page, site, fragments), page.template)
-                for page, key in zip(page_plan, keys, strict=True)]
+            # The longest jobs first (the sitemap lists every page, a feed holds whole
+            # articles): the last ones are short, and the cores finish together.
+            key = partial(fingerprints.key, site_key, _sitemap_inputs(page_plan))
+            jobs: list[Job] = [("sitemap.xml", key if cold else key(),
+                                partial(render_sitemap, env, page_plan, site), "sitemap.xml")]
             for feed in feeds(archive, settings.title):
                 key = partial(_feed_key, fingerprints, site_key, feed)
                 jobs.append((urls.output_path(feed.url), key if cold else key(),
                              partial(render_feed, env, feed, site), "feed.xml"))
-            key = partial(fingerprints.key, site_key, _sitemap_inputs(page_plan))
-            jobs.append(("sitemap.xml", key if cold else key(),
-                         partial(render_sitemap, env, page_plan, site), "sitemap.xml"))
+            jobs += [
+                (page.path, key, partial(render_page, env, page, site, fragments), page.template)
+                for page, key in zip(page_plan, keys, strict=True)]
             todo = [job for job in jobs if not (isinstance(job[1], str)
                                                 and staging.fresh(job[0], job[1]))]
             _render(staging, env, todo)

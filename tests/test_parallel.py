@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from flash.parallel import fork_map
+from flash.parallel import MAX_CHUNKS, chunks, fork_map
 
 
 def slow(n: int) -> int:
@@ -70,3 +70,28 @@ def test_a_worker_that_dies_is_reported() -> None:
 
     with pytest.raises(RuntimeError, match="worker process died"):
         fork_map(dies, list(range(300)), workers=2, minimum=2)
+
+
+def test_a_result_that_cannot_come_back_is_reported() -> None:
+    parent = os.getpid()
+
+    def local_function(n: int) -> object:
+        slow(n)
+        return n if os.getpid() == parent else (lambda: n)  # a lambda cannot be pickled
+
+    with pytest.raises(Exception, match="(?i)pickle"):
+        fork_map(local_function, list(range(300)), workers=2, minimum=2)
+
+
+@pytest.mark.parametrize(("total", "count"), [(1, 2), (48, 2), (1400, 2), (1611, 3),
+                                              (100_000, 2), (7, 8)])
+def test_chunks_cover_every_item_once_and_shrink(total: int, count: int) -> None:
+    bounds = chunks(total, count)
+    assert [start for start, _ in bounds] == [0] + [end for _, end in bounds[:-1]]
+    assert bounds[-1][1] == total
+    sizes = [end - start for start, end in bounds]
+    assert all(size > 0 for size in sizes)
+    assert sizes == sorted(sizes, reverse=True)  # large first, small last
+    assert len(bounds) <= MAX_CHUNKS
+    if total >= 1000:
+        assert sizes[0] >= total // (count * 4) and sizes[-1] <= max(2, total // MAX_CHUNKS + 1)
