@@ -149,11 +149,13 @@ def images_of(corpus: Corpus) -> dict[str, Image]:
 
 def build(source: Path, output: Path, settings: Settings, *, drafts: bool = False,
           search_on: bool | None = None, emails: bool = True, cache: BuildCache | None = None,
-          use_cache: bool = True, skip_if_unchanged: bool = True) -> BuildReport:
+          use_cache: bool = True, skip_if_unchanged: bool = True,
+          meanwhile: Callable[[], object] | None = None) -> BuildReport:
     """Builds the site of `source` into `output`. `cache`: the one `flash serve` keeps between
     builds (else the cache folder is read); `use_cache=False` rebuilds everything;
     `skip_if_unchanged`: first compare the files' dates with the last build's (`flash serve`
-    does not: it builds only when it saw a change)."""
+    does not: it builds only when it saw a change); `meanwhile`: the caller's own work, done
+    while other cores parse the content, if any is parsed."""
     report = BuildReport()
     check_target(output, source)
     cache = cache or BuildCache(source, enabled=use_cache)
@@ -175,7 +177,8 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
     layouts_key = folder_digest(layouts)
     with _stage(report, "lecture et vérification"):
         # While other cores parse the content, this one loads Jinja and compiles the templates.
-        cache.parsed.meanwhile = partial(_compile_templates, cache, layouts, layouts_key)
+        cache.parsed.meanwhile = partial(_compile_templates, cache, layouts, layouts_key,
+                                         meanwhile)
         if stats:
             cache.parsed.stats = stats
         # `flash serve` keeps the parsed files in memory and writes them when it stops.
@@ -405,11 +408,15 @@ def _environment(cache: BuildCache, layouts: Path, layouts_key: str) -> Environm
 Job = tuple[str, "str | Callable[[], str]", Callable[[], str], str]
 
 
-def _compile_templates(cache: BuildCache, layouts: Path, layouts_key: str) -> None:
+def _compile_templates(cache: BuildCache, layouts: Path, layouts_key: str,
+                       then: Callable[[], object] | None = None) -> None:
     """Compiles every template ahead of rendering; one that fails to compile is left for the
     render stage, which reports it where it is used. Also loads Babel's French data (15 ms, once
-    per process): the rendering workers, forked later, find it loaded."""
+    per process) and the render stage's modules: the rendering workers, forked later, find them
+    loaded. Then runs `then`."""
     from jinja2 import TemplateError
+
+    importlib.import_module("flash.search")  # with flash.render, flash.pages, flash.seo
 
     from flash.templates import month
 
@@ -418,6 +425,8 @@ def _compile_templates(cache: BuildCache, layouts: Path, layouts_key: str) -> No
         with contextlib.suppress(TemplateError):
             env.get_template(name)
     month(dt.date(2000, 1, 1))
+    if then is not None:
+        then()
 
 
 def _render(staging: Staging, env: Environment, todo: list[Job]) -> None:

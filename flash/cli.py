@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from flash import __version__
 from flash.diagnostics import ContentError, Diagnostic
@@ -18,15 +16,52 @@ from flash.output import OutputError
 from flash.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from flash.build import BuildReport
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+
+class _LazyConsole:
+    """rich's Console, made at first use: importing rich takes ≈ 20 ms, which a build that
+    prints only at its end spends while other cores parse the content (see `warm_up`)."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True)
+        return self._console
+
+    def print(self, text: str) -> None:
+        self.console.print(text)
+
+
+err = _LazyConsole(stderr=True)
+out = _LazyConsole()
+
+
+def escape(text: str) -> str:
+    """The text, its square brackets kept from being read as rich's markup."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def warm_up() -> None:
+    """Loads what printing needs (rich), to be done while other cores work."""
+    _ = err.console, out.console, escape("")
 
 
 def _status(message: str) -> contextlib.AbstractContextManager:
     """A spinner while waiting, in a terminal only (elsewhere, nothing would show it)."""
-    return err.status(message) if err.is_terminal else contextlib.nullcontext()
+    if sys.stderr.isatty() and err.console.is_terminal:
+        return err.console.status(message)
+    return contextlib.nullcontext()
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -117,7 +152,7 @@ def build(source: str | None, output: str | None, base_url: str | None, drafts: 
         with _status("Construction du site…"):
             report = run_build(folder, target, settings, drafts=drafts,
                                search_on=False if no_search else None, emails=not no_emails,
-                               use_cache=not no_cache)
+                               use_cache=not no_cache, meanwhile=warm_up)
     except ContentError as exc:
         print_diagnostics(exc.diagnostics)
         err.print(f"[red bold]Construction annulée[/] : {_summary(exc.diagnostics)}. "
@@ -163,7 +198,7 @@ def serve(source: str | None, output: str | None, host: str, port: int) -> None:
     settings, folder = _settings(source)
     try:
         run_serve(folder, settings, host=host, port=port,
-                  output=Path(output) if output else None, console=err)
+                  output=Path(output) if output else None, console=err.console)
     except ServeError as exc:
         err.print(f"[red bold]Aperçu impossible[/] : {escape(str(exc))}")
         sys.exit(1)
@@ -299,7 +334,7 @@ def send(number: int, to: str | None, list_path: str | None, dry_run: bool,
         "[green]{task.fields[sent]} envoyé(s)[/] · [red]{task.fields[failed]} échec(s)[/] · "
         "{task.fields[left]} restant(s)"), TimeRemainingColumn())
     try:
-        with Progress(*columns, console=err, transient=False) as bar:
+        with Progress(*columns, console=err.console, transient=False) as bar:
             task = bar.add_task("envoi", total=len(campaign.recipients) - uncertain_before,
                                 sent=sent_before, failed=failed_before, left=len(todo))
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from slugify import slugify
-
 ISSUES = "/numeros/"
 ORGANISATIONS = "/organisations/"
 THEMES = "/themes/"
@@ -46,6 +44,14 @@ def organisation_feed(slug: str) -> str:
 
 def theme_feed(slug: str) -> str:
     return f"{THEMES}{slug}/feed.xml"
+
+
+def slugify(text: str) -> str:
+    """python-slugify's slug, imported when first needed (≈ 4 ms): file names mostly are slugs
+    already, and `article_slug` keeps them without it."""
+    from slugify import slugify as make_slug
+
+    return make_slug(text)
 
 
 def media_url(key: str) -> str:
