@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from corpus import ORGANISATIONS, THEMES, generate  # noqa: E402
+from corpus import ORGANISATIONS, THEMES, generate, write_tree  # noqa: E402
 
 PELICAN_VENV = HERE / ".venv-pelican"
 PELICAN_REQUIREMENTS = ["pelican==4.12.0", "markdown==3.11.3"]
@@ -184,32 +184,22 @@ def _quoted(value: str) -> str:
 
 
 def write_hugo(site: Path, issues: list[dict], articles: list[SourceArticle]) -> None:
-    if site.exists():
-        shutil.rmtree(site)
-    (site / "content" / "numeros").mkdir(parents=True)
-    (site / "hugo.toml").write_text(HUGO_CONFIG, encoding="utf-8")
-    shutil.copytree(HUGO_LAYOUTS, site / "layouts")
-    (site / "static").mkdir()
-    shutil.copy(REPO / "assets" / "flash.css", site / "static" / "flash.css")
-    content = site / "content"
-    (content / "_index.md").write_text("---\ntitle: Accueil\n---\n", encoding="utf-8")
-    (content / "numeros" / "_index.md").write_text("---\ntitle: Tous les numéros\n---\n",
-                                                   encoding="utf-8")
+    files: dict[str, str | bytes] = {
+        "hugo.toml": HUGO_CONFIG,
+        "static/flash.css": (REPO / "assets" / "flash.css").read_bytes()}
+    for layout in HUGO_LAYOUTS.rglob("*"):
+        if layout.is_file():
+            files[f"layouts/{layout.relative_to(HUGO_LAYOUTS).as_posix()}"] = layout.read_bytes()
+    files["content/_index.md"] = "---\ntitle: Accueil\n---\n"
+    files["content/numeros/_index.md"] = "---\ntitle: Tous les numéros\n---\n"
     for slug, (name, _) in ORGANISATIONS.items():
-        folder = content / "organisations" / slug
-        folder.mkdir(parents=True)
-        (folder / "_index.md").write_text(f"---\ntitle: {_quoted(name)}\n---\n", encoding="utf-8")
+        files[f"content/organisations/{slug}/_index.md"] = f"---\ntitle: {_quoted(name)}\n---\n"
     for slug, label in THEMES.items():
-        folder = content / "themes" / slug
-        folder.mkdir(parents=True)
-        (folder / "_index.md").write_text(f"---\ntitle: {_quoted(label)}\n---\n",
-                                          encoding="utf-8")
+        files[f"content/themes/{slug}/_index.md"] = f"---\ntitle: {_quoted(label)}\n---\n"
     for issue in issues:
-        folder = content / "numeros" / str(issue["number"])
-        folder.mkdir()
-        (folder / "_index.md").write_text(
+        files[f"content/numeros/{issue['number']}/_index.md"] = (
             f"---\ntitle: \"N°{issue['number']}\"\ndate: {issue['date']}-01\n"
-            f"number: {issue['number']}\n---\n\n{issue['intro']}\n", encoding="utf-8")
+            f"number: {issue['number']}\n---\n\n{issue['intro']}\n")
     for a in articles:
         front = a.front
         lines = ["---", f"title: {_quoted(front['title'])}", f"date: {a.date}-01",
@@ -224,26 +214,23 @@ def write_hugo(site: Path, issues: list[dict], articles: list[SourceArticle]) ->
             for link in front["links"]:
                 lines += [f"  - label: {_quoted(link['label'])}", f"    url: {link['url']}"]
         lines.append("---")
-        (content / "numeros" / str(a.number) / f"{a.slug}.md").write_text(
-            "\n".join(lines) + "\n\n" + a.body, encoding="utf-8")
+        files[f"content/numeros/{a.number}/{a.slug}.md"] = "\n".join(lines) + "\n\n" + a.body
+    site.mkdir(parents=True, exist_ok=True)
+    write_tree(site, files, keep=("public", "resources", ".hugo_build.lock"))
 
 
 def write_pelican(site: Path, articles: list[SourceArticle]) -> None:
-    if site.exists():
-        shutil.rmtree(site)
-    (site / "content").mkdir(parents=True)
-    (site / "pelicanconf.py").write_text(PELICAN_CONFIG, encoding="utf-8")
+    files: dict[str, str | bytes] = {"pelicanconf.py": PELICAN_CONFIG}
     for a in articles:
         front = a.front
-        folder = site / "content" / str(a.number)
-        folder.mkdir(exist_ok=True)
         header = [f"Title: {front['title']}", f"Date: {a.date}-01 08:00",
                   f"Category: {a.number}", f"Author: {ORGANISATIONS[front['organisation']][0]}",
                   "Tags: " + ", ".join(THEMES[t] for t in front["themes"]),
                   f"Summary: {front['summary']}", f"Slug: {a.slug}",
                   f"Location: {front['location']}"]
-        (folder / f"{a.slug}.md").write_text("\n".join(header) + "\n\n" + a.body,
-                                             encoding="utf-8")
+        files[f"content/{a.number}/{a.slug}.md"] = "\n".join(header) + "\n\n" + a.body
+    site.mkdir(parents=True, exist_ok=True)
+    write_tree(site, files, keep=("output", "__pycache__"))
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -413,20 +400,34 @@ def line(name: str, run: Run, pages: Counter | None = None) -> str:
             f"{families}")
 
 
-def set_aside(path: Path, trash: Path) -> None:
-    """Moves a previous output out of the way instead of deleting it. On ext4, creating files
-    in the seconds after thousands were deleted costs kernel time (the inode allocator skips
-    inodes freed recently), so a deletion just before a timed run made its time depend on what
-    ran before it; the trash is deleted once the timed runs are over."""
+# Previous outputs go here, deleted once every size is measured. On ext4 without a journal
+# (this machine's), creating a file searches past every inode freed in the last one to five
+# minutes: deleting thousands of files before a timed run made its time depend on what ran
+# before it (the corpora are rewritten in place for the same reason: see corpus.write_tree).
+TRASH = HERE / "out" / "trash"
+
+
+def set_aside(path: Path, trash: Path = TRASH) -> None:
+    """Moves a previous output out of the way instead of deleting it."""
     if path.exists():
         trash.mkdir(parents=True, exist_ok=True)
         path.rename(trash / f"{path.parent.name}-{path.name}-{time.monotonic_ns()}")
 
 
+def empty_trash(*, before_runs: bool) -> None:
+    if not TRASH.exists():
+        return
+    shutil.rmtree(TRASH, ignore_errors=True)
+    if before_runs:  # left by an interrupted run: wait until the freed inodes are not recent
+        os.sync()
+        print("(sorties d’une passe interrompue supprimées : 60 s d’attente avant de mesurer)",
+              flush=True)
+        time.sleep(60)
+
+
 def bench_size(issues: int, per_issue: int, runs: int, hugo: str, pelican: Path) -> None:
     work = HERE / "out" / f"{issues}x{per_issue}"
-    trash = work / "trash"
-    shutil.rmtree(trash, ignore_errors=True)
+    trash = TRASH
     source = work / "flash" / "issues"
     generate(source, issues, per_issue, seed=1)
     source_issues, articles = read_corpus(source)
@@ -507,7 +508,6 @@ def bench_size(issues: int, per_issue: int, runs: int, hugo: str, pelican: Path)
     print(f"  flash serve, 1 article modifié : reconstruction {median * 1000:.0f} ms"
           f" (médiane de {len(times)}, de {times[0] * 1000:.0f} à {times[-1] * 1000:.0f} ms), "
           f"{rebuilds[-1][1]} fichiers rendus")
-    shutil.rmtree(trash, ignore_errors=True)
 
 
 def main() -> None:
@@ -525,9 +525,13 @@ def main() -> None:
     print(f"Machine : {machine()}")
     print(f"Flash {version([str(FLASH), '--version'])} ; {version([hugo, 'version'])} ; "
           f"{version([str(pelican), '--version'])}")
-    for size in args.sizes.split(","):
-        issues, per_issue = (int(n) for n in size.lower().split("x"))
-        bench_size(issues, per_issue, args.runs, hugo, pelican)
+    empty_trash(before_runs=True)
+    try:
+        for size in args.sizes.split(","):
+            issues, per_issue = (int(n) for n in size.lower().split("x"))
+            bench_size(issues, per_issue, args.runs, hugo, pelican)
+    finally:
+        empty_trash(before_runs=False)
 
 
 if __name__ == "__main__":

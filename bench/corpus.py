@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
 import random
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +85,7 @@ def _body(rng: random.Random, target_words: int) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _image(path: Path, rng: random.Random) -> None:
+def _image(rng: random.Random) -> bytes:
     from PIL import Image, ImageDraw
 
     image = Image.new("RGB", (1200, 800), tuple(rng.randint(60, 220) for _ in range(3)))
@@ -91,33 +93,66 @@ def _image(path: Path, rng: random.Random) -> None:
     for _ in range(6):
         x, y = rng.randint(0, 1000), rng.randint(0, 600)
         draw.ellipse((x, y, x + 200, y + 200), fill=tuple(rng.randint(0, 255) for _ in range(3)))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, "JPEG", quality=80)
+    data = io.BytesIO()
+    image.save(data, "JPEG", quality=80)
+    return data.getvalue()
+
+
+def write_tree(root: Path, files: dict[str, str | bytes], keep: tuple[str, ...] = ()) -> None:
+    """Makes `root` hold exactly `files` (relative path -> content), leaving alone the top-level
+    entries named in `keep`: files whose content is already right are not written again, and
+    nothing is deleted when the same corpus is generated again.
+
+    Why not delete and rewrite: on ext4 without a journal (as on the benchmark machine), creating
+    a file searches past every inode deleted in the last minutes; deleting thousands of files
+    just before a timed build would slow that build's own file creation, by chance."""
+    wanted = {root / name: content for name, content in files.items()}
+    for path, content in wanted.items():
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        try:
+            if path.read_bytes() == data:
+                continue
+        except OSError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    for entry in root.iterdir():
+        if entry.name in keep:
+            continue
+        if entry.is_file():
+            if entry not in wanted:
+                entry.unlink()
+            continue
+        for folder, folders, names in os.walk(entry, topdown=False):
+            for name in names:
+                if Path(folder, name) not in wanted:
+                    Path(folder, name).unlink()
+            for name in folders:
+                with contextlib.suppress(OSError):  # not empty: it holds wanted files
+                    Path(folder, name).rmdir()
+        with contextlib.suppress(OSError):
+            entry.rmdir()
 
 
 def generate(root: Path, issues: int = 20, articles: int = 6, *, seed: int = 1,
              images: bool = False, min_words: int = 300, max_words: int = 900) -> Generated:
-    """Writes `issues` × `articles` articles under `root` (replaced if present)."""
+    """Writes `issues` × `articles` articles under `root` (replacing what it held)."""
     rng = random.Random(seed)
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
-    (root / "organisations.yaml").write_text("".join(
+    files: dict[str, str | bytes] = {}
+    files["organisations.yaml"] = "".join(
         f'{slug}:\n  name: "{name}"\n  colour: "{colour}"\n  url: "https://www.{slug}.fr"\n'
-        for slug, (name, colour) in ORGANISATIONS.items()), encoding="utf-8")
-    (root / "themes.yaml").write_text("".join(
+        for slug, (name, colour) in ORGANISATIONS.items())
+    files["themes.yaml"] = "".join(
         f'{slug}:\n  label: "{label}"\n  description: "Initiatives : {label.lower()}."\n'
-        for slug, label in THEMES.items()), encoding="utf-8")
+        for slug, label in THEMES.items())
     total = 0
     first = 1
     for index in range(issues):
         number = first + index
         year, month = 2009 + index // 12, index % 12 + 1
-        folder = root / f"{year}-{month:02d}-n{number}"
-        folder.mkdir()
-        (folder / "issue.yaml").write_text(
+        folder = f"{year}-{month:02d}-n{number}"
+        files[f"{folder}/issue.yaml"] = (
             f'number: {number}\ndate: "{year}-{month:02d}"\n'
-            f'intro: "{_sentence(rng)}"\npreheader: "{_sentence(rng)[:90]}"\n', encoding="utf-8")
+            f'intro: "{_sentence(rng)}"\npreheader: "{_sentence(rng)[:90]}"\n')
         for position in range(1, articles + 1):
             org = rng.choice(list(ORGANISATIONS))
             themes = rng.sample(list(THEMES), rng.randint(1, 3))
@@ -131,7 +166,7 @@ def generate(root: Path, issues: int = 20, articles: int = 6, *, seed: int = 1,
                 f'summary: "{_sentence(rng)}"',
             ]
             if images and position % 2 == 1:
-                _image(folder / "images" / f"photo-{position}.jpg", rng)
+                files[f"{folder}/images/photo-{position}.jpg"] = _image(rng)
                 lines += ["image:", f"  src: images/photo-{position}.jpg",
                           '  alt: "Des habitants réunis lors de l’initiative"',
                           '  credit: "Photo : Flash"']
@@ -141,9 +176,10 @@ def generate(root: Path, issues: int = 20, articles: int = 6, *, seed: int = 1,
             lines.append("---")
             body = _body(rng, rng.randint(min_words, max_words))
             slug = f"article-{number}-{position}"
-            (folder / f"{position:02d}-{slug}.md").write_text(
-                "\n".join(lines) + "\n\n" + body, encoding="utf-8")
+            files[f"{folder}/{position:02d}-{slug}.md"] = "\n".join(lines) + "\n\n" + body
             total += 1
+    root.mkdir(parents=True, exist_ok=True)
+    write_tree(root, files)
     return Generated(root, issues, total)
 
 

@@ -43,6 +43,9 @@ def make_environment(layouts: Path) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
+        # A plain dict: every template stays loaded (there are a few dozen), and each look-up
+        # skips the LRU cache's lock and reordering (they showed in the render stage's profile).
+        cache_size=-1,
     )
     env.filters.update(month=month, day=day, number=number, plural=plural)
     env.globals["urls"] = urls

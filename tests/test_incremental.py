@@ -296,3 +296,14 @@ def test_listing_from_the_look_for_changes_equals_a_walk(source: Path) -> None:
     tree_stamp([source], "", stats)
     again = content_files(source, _tree_of(source, stats))
     assert set(again) - set(first) == {issue / "99-nouveau.md"} and len(again) == len(first) + 1
+
+
+def test_read_file_reads_whole_files_whatever_size_it_is_told(tmp_path: Path) -> None:
+    from flash.cache import read_file
+
+    path = tmp_path / "article.md"
+    for data in (b"", b"x", "é’« »\n".encode() * 5000):
+        path.write_bytes(data)
+        # the size the look for changes saw, or a stale one (the file changed since), or none
+        for told in (len(data), 0, len(data) - 1, len(data) + 7, -1):
+            assert read_file(path, told) == data

@@ -79,7 +79,7 @@ def test_a_result_that_cannot_come_back_is_reported() -> None:
         slow(n)
         return n if os.getpid() == parent else (lambda: n)  # a lambda cannot be pickled
 
-    with pytest.raises(Exception, match="(?i)pickle"):
+    with pytest.raises(Exception, match=r"(?i)pickle"):
         fork_map(local_function, list(range(300)), workers=2, minimum=2)
 
 
