@@ -171,9 +171,6 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
     if last is not None:  # nothing changed since the site online was built: nothing to do
         report.pages, report.files, report.articles, report.issues, report.warnings = last
         return report
-    from flash import images, urls
-    from flash.archive import build_archive
-
     layouts_key = folder_digest(layouts)
     with _stage(report, "lecture et vérification"):
         # While other cores parse the content, this one loads Jinja and compiles the templates.
@@ -196,6 +193,9 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
         if cache.keep_parsed_in_memory:  # `flash serve`: unchanged issues stay the same objects
             corpus = _canonical(corpus, cache.corpus)
             cache.corpus = corpus
+        from flash import images, urls
+        from flash.archive import build_archive
+
         archive = build_archive(corpus)
         report.parsed = cache.parsed.parsed
     from flash import search

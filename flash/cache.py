@@ -42,6 +42,11 @@ def cache_dir(source: Path) -> Path:
     return source.resolve().parent / CACHE_DIR
 
 
+def image_cache_dir(source: Path) -> Path:
+    """`.flash-cache/images/` beside the content folder: processed images, by content hash."""
+    return cache_dir(source) / "images"
+
+
 def compiled_templates_dir(project_cache: Path) -> Path:
     """Where Jinja keeps compiled templates: the user's cache folder, as Python keeps compiled
     modules, so a project's first build does not compile the shipped layouts again (Jinja
@@ -216,7 +221,7 @@ class ParseCache:
 
     def prepare(self, paths: list[Path], root: Path) -> dict[Path, Parsed]:
         """The parsed form of each readable file: from the cache, else parsed on every core."""
-        from flash import images, validate
+        from flash import validate
         from flash.parse import parse_file, unchanged
 
         self._ensure_loaded()
@@ -243,7 +248,7 @@ class ParseCache:
                 todo.append((path, name, seen))
         self.parsed = 0
         if todo:
-            resolvers = validate.parse_resolvers(root, images.cache_root(self.source))
+            resolvers = validate.parse_resolvers(root, image_cache_dir(self.source))
 
             def read_and_parse(item: tuple[Path, str, Any]) -> tuple[bytes, Parsed | None] | None:
                 # Reading and hashing happen in the workers too: a cold build reads every file.

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from flash import urls
+from flash.cache import image_cache_dir
 from flash.diagnostics import ContentError, Diagnostic
 from flash.model import Image
 from flash.typography import french
@@ -212,7 +213,7 @@ def picture_html(image: Image, alt: str, *, sizes: str = PROSE_SIZES, lazy: bool
 
 def cache_root(source: Path) -> Path:
     """`.flash-cache/images/` beside the content folder (the project root), ignored by git."""
-    return source.resolve().parent / ".flash-cache" / "images"
+    return image_cache_dir(source)
 
 
 def inspect(path: Path, cache: Path | None = None) -> Info:

@@ -8,13 +8,17 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flash import colours, images, parse, urls
+from flash import colours, parse, urls
+from flash.cache import image_cache_dir
 from flash.diagnostics import Collector, did_you_mean, suggestion
 from flash.model import Article, Corpus, Image, Issue, Link, Organisation, Theme, attach
 from flash.sources import SourceError, Yaml, parse_yaml, read_text
 from flash.typography import french
+
+if TYPE_CHECKING:
+    from flash import images
 
 ARTICLE_KEYS = {"title", "organisation", "themes", "location", "summary", "image", "links",
                 "order", "draft"}
@@ -62,7 +66,7 @@ def load_corpus(source: Path, *, drafts: bool = False, report: Collector | None 
         report.error(source, None, "dossier de contenu introuvable")
         return None, report
     tree = _tree(source) if listing is None else _tree_of(source, listing)
-    ctx = Context(source.resolve(), report, {}, images.cache_root(source), reuse=reuse,
+    ctx = Context(source.resolve(), report, {}, image_cache_dir(source), reuse=reuse,
                   tree=tree)
     if prepare is not None:
         ctx.prepared = prepare(content_files(source, ctx.tree, ctx.files), ctx.root)
@@ -226,6 +230,9 @@ def _resolve_file(ctx: Context, base: Path, src: str) -> tuple[Path | None, str 
     if target.suffix.lower() not in IMAGE_SUFFIXES:
         return None, f"« {src} » n’est pas une image (formats acceptés : JPEG, PNG, WebP, GIF)"
     if target not in ctx.images:
+        # Pillow and the image pipeline are loaded by the first article that shows an image.
+        from flash import images
+
         try:
             ctx.images[target] = images.inspect(target, ctx.image_cache)
         except images.ImageProblem as problem:
@@ -238,7 +245,7 @@ def _resolve_file(ctx: Context, base: Path, src: str) -> tuple[Path | None, str 
 
 def _image_warnings(ctx: Context, path: Path, line: int | None, src: str, target: Path) -> None:
     info = ctx.images[target]
-    if isinstance(info, images.Info) and info.animated:
+    if not isinstance(info, str) and info.animated:
         ctx.report.warning(path, line, french(
             f"l’image « {src} » est animée : seule sa première image sera publiée (le site et "
             "l’e-mail n’affichent pas d’animation)"))
@@ -246,7 +253,7 @@ def _image_warnings(ctx: Context, path: Path, line: int | None, src: str, target
 
 def _model_image(ctx: Context, target: Path, alt: str, credit: str | None) -> Image:
     info = ctx.images[target]
-    assert isinstance(info, images.Info)
+    assert not isinstance(info, str)
     return Image(source=target, key=target.relative_to(ctx.root).as_posix(), alt=alt,
                  credit=credit, width=info.width, height=info.height, digest=info.digest,
                  transparent=info.transparent)
@@ -466,6 +473,8 @@ def _image_resolver(ctx: Context, path: Path, base: Path, offset: int = 0):
             return None
         assert target is not None
         _image_warnings(ctx, path, line + offset, src, target)
+        from flash import images
+
         return images.BodyPicture(_model_image(ctx, target, "", None))
     return resolve
 
