@@ -87,23 +87,21 @@ def _depends(base: Path, refs: Refs) -> Depends:
     return stats(targets)
 
 
+# Front-matter texts shown with French typography (validate.py's `_french`); link labels too.
+TYPESET_KEYS = ("title", "summary", "location", "preheader")
+
+
 def _typeset(data: object) -> tuple[tuple[str, str], ...]:
-    """The texts of the front matter (titles, summaries, link labels, image captions), stripped
-    as validate.py reads them, with their French typography."""
-    texts: list[str] = []
-
-    def collect(value: object, depth: int) -> None:
-        if isinstance(value, str):
-            texts.append(value.strip())
-        elif depth < 3 and isinstance(value, dict):
-            for item in value.values():
-                collect(item, depth + 1)
-        elif depth < 3 and isinstance(value, list):
-            for item in value:
-                collect(item, depth + 1)
-
-    collect(data, 0)
-    return tuple((text, french(text)) for text in dict.fromkeys(texts) if text)
+    """The texts of the front matter that pages show (titles, summaries, places, link labels),
+    stripped as validate.py reads them, with their French typography."""
+    if not isinstance(data, dict):
+        return ()
+    texts = [data.get(key) for key in TYPESET_KEYS]
+    links = data.get("links")
+    if isinstance(links, list):
+        texts += [link.get("label") for link in links if isinstance(link, dict)]
+    stripped = dict.fromkeys(text.strip() for text in texts if isinstance(text, str))
+    return tuple((text, french(text)) for text in stripped if text)
 
 
 def _render(text: str, path: Path, base: Path, offset: int, first_line: int,
