@@ -138,12 +138,38 @@ class Document:
     body_line: int  # line of the first body line
 
 
+# Front matter is short: its end is looked for in the first characters only (splitting a whole
+# article into lines and joining them again cost more than the rest of this step).
+_HEAD = 8192
+
+
 def split_front_matter(text: str) -> Document:
-    lines = text.splitlines(keepends=True)
+    head = text[:_HEAD]
+    lines = head.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
         raise SourceError(
             1, "l’article doit commencer par une ligne « --- » suivie de son en-tête YAML"
         )
+    # The head's last line may be cut (even between \r and \n): it counts only if the head is
+    # the whole text.
+    last = len(lines) if len(head) == len(text) else len(lines) - 1
+    offset = len(lines[0])
+    for index in range(1, last):
+        if lines[index].strip() in ("---", "..."):
+            return Document(
+                front=text[len(lines[0]):offset],
+                front_line=2,
+                body=text[offset + len(lines[index]):],
+                body_line=index + 2,
+            )
+        offset += len(lines[index])
+    if last < len(lines):  # a longer front matter: the whole text, line by line
+        return _split_lines(text)
+    raise SourceError(1, "l’en-tête YAML n’est pas refermé par une ligne « --- »")
+
+
+def _split_lines(text: str) -> Document:
+    lines = text.splitlines(keepends=True)
     for index in range(1, len(lines)):
         if lines[index].strip() in ("---", "..."):
             return Document(

@@ -155,3 +155,37 @@ def test_failed_build_via_cli_exits_1_without_traceback(broken: Path, tmp_path: 
     assert "Traceback" not in result.stderr
     assert "Construction annulée" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_front_matter_is_found_as_line_by_line_whatever_the_line_ends() -> None:
+    """split_front_matter looks for the closing line in the first characters only: it must
+    find what splitting the whole text into lines finds, with every kind of line end and
+    front matters longer than what it first looks at."""
+    import random
+
+    from flash.sources import Document, SourceError, split_front_matter
+
+    def by_lines(text: str) -> Document | None:
+        lines = text.splitlines(keepends=True)
+        if not lines or lines[0].strip() != "---":
+            return None
+        for index in range(1, len(lines)):
+            if lines[index].strip() in ("---", "..."):
+                return Document("".join(lines[1:index]), 2, "".join(lines[index + 1:]),
+                                index + 2)
+        return None
+
+    rng = random.Random(195)
+    pieces = ["---", "...", " --- ", "titre: x", "", "texte", "\r", "é" * 50, "x" * 3000, "----"]
+    ends = ["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029"]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) + rng.choice(ends if rng.random() < 0.3 else ["\n"])
+                       for _ in range(rng.randint(0, 12)))
+        text = ("---\n" if rng.random() < 0.5 else "") + text
+        if rng.random() < 0.2:
+            text = text.replace("x" * 3000, "y" * rng.randint(7000, 9000))
+        try:
+            found: Document | None = split_front_matter(text)
+        except SourceError:
+            found = None
+        assert found == by_lines(text), repr(text[:80])
