@@ -140,7 +140,7 @@ class Document:
 
 # Front matter is short: its end is looked for in the first characters only (splitting a whole
 # article into lines and joining them again cost more than the rest of this step).
-_HEAD = 8192
+_HEAD = 2048
 
 
 def split_front_matter(text: str) -> Document:
