@@ -104,10 +104,11 @@ def run() -> None:
     """The `flash` command."""
     global _OWN_PROCESS
     _OWN_PROCESS = True
-    # A build makes short-lived containers by the hundred thousand (Markdown tokens, template
-    # contexts): with Python's default threshold (700), the collector ran some 200 times per
-    # build of 1,200 articles, re-examining the same young objects. Cycles are still collected.
-    gc.set_threshold(50_000, 10, 10)
+    # The commands are short-lived: Python's cycle collector would run some 200 times in a build
+    # of 1,200 articles (≈ 30 ms; with a higher threshold, fewer but longer passes, one of them
+    # while the other core waited), only to find the few cycles a build leaves behind (≈ 20,000
+    # small objects, 2 MB), which the exit frees. `flash serve`, which lasts, turns it back on.
+    gc.disable()
     main()
 
 
@@ -200,6 +201,7 @@ def serve(source: str | None, output: str | None, host: str, port: int) -> None:
     from flash.serve import ServeError
     from flash.serve import serve as run_serve
 
+    gc.enable()  # the preview lasts: its rebuilds' cycles must be collected
     settings, folder = _settings(source)
     try:
         run_serve(folder, settings, host=host, port=port,
