@@ -104,11 +104,6 @@ def run() -> None:
     """The `flash` command."""
     global _OWN_PROCESS
     _OWN_PROCESS = True
-    # The commands are short-lived: Python's cycle collector would run some 200 times in a build
-    # of 1,200 articles (≈ 30 ms; with a higher threshold, fewer but longer passes, one of them
-    # while the other core waited), only to find the few cycles a build leaves behind (≈ 20,000
-    # small objects, 2 MB), which the exit frees. `flash serve`, which lasts, turns it back on.
-    gc.disable()
     main()
 
 
@@ -154,6 +149,12 @@ def build(source: str | None, output: str | None, base_url: str | None, drafts: 
     settings, folder = _settings(source)
     settings = settings.with_overrides(base_url=base_url)
     target = Path(output) if output else settings.root / settings.output
+    if _OWN_PROCESS:
+        # The process ends with the build. Python's cycle collector would run some 200 times in a
+        # build of 1,200 articles (≈ 30 ms; with a higher threshold, fewer but longer passes, one
+        # of them while the other core waited), only to find the few cycles a build leaves
+        # behind (≈ 20,000 small objects, 2 MB), which the exit frees.
+        gc.disable()
     try:
         with _status("Construction du site…"):
             report = run_build(folder, target, settings, drafts=drafts,
@@ -201,7 +202,6 @@ def serve(source: str | None, output: str | None, host: str, port: int) -> None:
     from flash.serve import ServeError
     from flash.serve import serve as run_serve
 
-    gc.enable()  # the preview lasts: its rebuilds' cycles must be collected
     settings, folder = _settings(source)
     try:
         run_serve(folder, settings, host=host, port=port,
