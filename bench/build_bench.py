@@ -268,7 +268,10 @@ def _tree_pss(pid: int) -> int:
 def measure(command: list[str], cwd: Path | None = None, *, sample: bool = False,
             env: dict[str, str] | None = None) -> Run:
     """Runs `command` in a fresh process. With `sample`, the memory of its process tree is
-    sampled every 10 ms (reading it costs CPU: timed runs do without, memory_mb is then 0)."""
+    sampled every 10 ms (reading it costs CPU: timed runs do without, memory_mb is then 0).
+    The files the previous run wrote are flushed first, outside the timing: the kernel writing
+    them out during the next run would slow whichever generator came next."""
+    os.sync()
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                env={**os.environ, "COLUMNS": "200", **(env or {})})

@@ -8,7 +8,6 @@ results are articles, never the index pages that repeat their titles.
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +70,8 @@ def _page_count(bundle: Path) -> int:
 
 def run_pagefind(site_root: Path, language: str) -> SearchIndex:
     """Indexes every HTML page under `site_root` into `site_root/pagefind/`."""
+    import subprocess  # only when the index is built: a build without search does without
+
     binary = executable()
     if binary is None:
         raise SearchError("la recherche ne peut pas être indexée : le programme Pagefind est "
