@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import parse
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ISSUE = "/numeros/195/"
 ARTICLE = "/numeros/195/livre-de-recettes-gratines/"
@@ -78,11 +79,20 @@ def test_organisation_filter_narrows_the_results(page, base_url: str, sample_sit
     page.goto(base_url + "/recherche/?q=habitants")
     everything = result_count(page)
     assert everything >= 3
-    # Pagefind UI draws the filter panel again when the counts arrive, closed: open it after.
+    # Pagefind UI draws the filter panel again, closed, when its counts arrive (sometimes in
+    # two steps, under load): open it and tick the option, again if the panel was redrawn.
     option = page.get_by_label(re.compile(r"^France Loire \(\d+\)$"))
     option.wait_for(state="attached")
-    page.locator("summary", has_text="Organisation").click()
-    option.check()
+    panel = page.locator("details", has=page.locator("summary", has_text="Organisation"))
+    for _ in range(10):
+        if not panel.evaluate("details => details.open"):
+            panel.locator("summary").click()
+        try:
+            option.check(timeout=2000)
+            break
+        except PlaywrightTimeout:
+            continue
+    assert option.is_checked()
     page.wait_for_function(
         f"() => !/^{everything} /.test(document.querySelector('.pagefind-ui__message')"
         "?.textContent || '')")
