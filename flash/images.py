@@ -211,11 +211,6 @@ def picture_html(image: Image, alt: str, *, sizes: str = PROSE_SIZES, lazy: bool
 
 # --- inspection (validate uses it) ---------------------------------------------------------------
 
-def cache_root(source: Path) -> Path:
-    """`.flash-cache/images/` beside the content folder (the project root), ignored by git."""
-    return image_cache_dir(source)
-
-
 def inspect(path: Path, cache: Path | None = None) -> Info:
     """Reads and fully decodes `path` once (a known file is looked up in the cache instead).
     Raises ImageProblem with a French reason."""
@@ -303,7 +298,7 @@ def publish(images: Iterable[Image], staging: Target, source: Path, *,
             workers: int | None = None, recipe: Recipe = RECIPE) -> ImageReport:
     """Encodes what the cache lacks (on every core), then links every copy into the site.
     Raises ContentError naming each image that cannot be published."""
-    cache = cache_root(source)
+    cache = image_cache_dir(source)
     report = ImageReport()
     entries: dict[str, Image] = {}  # one encoding per content, even if used under two names
     placed: dict[str, Path] = {}  # site URL -> cache file

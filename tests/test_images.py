@@ -19,6 +19,7 @@ from site_server import chromium, serve
 
 from flash import images
 from flash.build import build, images_of
+from flash.cache import image_cache_dir
 from flash.diagnostics import ContentError
 from flash.validate import load_corpus
 
@@ -279,7 +280,7 @@ def test_rebuild_encodes_nothing_that_did_not_change(tmp_path: Path) -> None:
         "n7/images/b.jpg": encoded(two_halves((900, 600)), "JPEG"),
     })
     site = built(source)
-    cache = images.cache_root(source)
+    cache = image_cache_dir(source)
     assert cache == tmp_path / ".flash-cache" / "images"
     before = cache_state(cache)
     # a (1200 px): 480, 960, 1200 × 2 formats + 600 for the email (its 1200 is the web's);
