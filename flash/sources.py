@@ -144,17 +144,25 @@ _HEAD = 2048
 
 
 def split_front_matter(text: str) -> Document:
-    head = text[:_HEAD]
+    found = _split(text, text[:_HEAD])
+    if found is None:  # a longer front matter: the whole text
+        found = _split(text, text)
+        assert found is not None  # in the whole text, the end is found or an error raised
+    return found
+
+
+def _split(text: str, head: str) -> Document | None:
+    """The document, its end looked for in `head` (the start of `text`); None when the end may
+    lie beyond the head."""
     lines = head.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
         raise SourceError(
             1, "l’article doit commencer par une ligne « --- » suivie de son en-tête YAML"
         )
-    # The head's last line may be cut (even between \r and \n): it counts only if the head is
-    # the whole text.
-    last = len(lines) if len(head) == len(text) else len(lines) - 1
+    whole = len(head) == len(text)
+    # A cut head's last line may be incomplete (even between \r and \n): it does not count.
     offset = len(lines[0])
-    for index in range(1, last):
+    for index in range(1, len(lines) if whole else len(lines) - 1):
         if lines[index].strip() in ("---", "..."):
             return Document(
                 front=text[len(lines[0]):offset],
@@ -163,19 +171,6 @@ def split_front_matter(text: str) -> Document:
                 body_line=index + 2,
             )
         offset += len(lines[index])
-    if last < len(lines):  # a longer front matter: the whole text, line by line
-        return _split_lines(text)
-    raise SourceError(1, "l’en-tête YAML n’est pas refermé par une ligne « --- »")
-
-
-def _split_lines(text: str) -> Document:
-    lines = text.splitlines(keepends=True)
-    for index in range(1, len(lines)):
-        if lines[index].strip() in ("---", "..."):
-            return Document(
-                front="".join(lines[1:index]),
-                front_line=2,
-                body="".join(lines[index + 1 :]),
-                body_line=index + 2,
-            )
+    if not whole:
+        return None
     raise SourceError(1, "l’en-tête YAML n’est pas refermé par une ligne « --- »")
