@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import random
 
 from lxml import html
 from markdown_it import MarkdownIt
 from markdown_it.common.normalize_url import normalizeLink
 from markdown_it.parser_inline import ParserInline
+from markdown_it.rules_core.inline import inline as markdown_it_inline
+from markdown_it.rules_core.state_core import StateCore
+from markdown_it.token import Token
 
-from flash.markdown import _MD, EXCERPT, _make_parser, _normalize_link, _parser_for, render
+from flash.markdown import (
+    _INLINE_MARKS,
+    _MD,
+    EXCERPT,
+    _make_parser,
+    _normalize_link,
+    _parse_inlines,
+    _parser_for,
+    render,
+)
 from flash.typography import NBSP, NNBSP, french
 
 
@@ -150,9 +163,11 @@ def test_parsers_without_the_rules_a_text_cannot_use_give_the_same_html() -> Non
         "Saint-Étienne : 12 % de plus", "a-b:c=d+e>f@g#h$i", "[lien-ici](https://d.fr/a-b)",
         "*x*{.c}-suite", "**gras**: -- : @nom", "- [ ] tâche", "100 % = 2 + 2 > 3 @ #5 $",
     ]
-    # The reference: every rule, and markdown-it's own marks where its text rule stops.
+    # The reference: every rule, markdown-it's own marks where its text rule stops, and its own
+    # inline parsing of every piece.
     reference = _make_parser()
     reference.inline.terminator_re = ParserInline().terminator_re
+    reference.core.ruler.at("inline", markdown_it_inline)
     assert reference.inline.terminator_re.pattern != _MD.inline.terminator_re.pattern
     rng = random.Random(195)
     for _ in range(3000):
@@ -165,3 +180,52 @@ def test_parsers_without_the_rules_a_text_cannot_use_give_the_same_html() -> Non
         assert ours.renderer.render(ours.parse(text, {}), ours.options, {}) == \
             reference.renderer.render(reference.parse(text, {}), reference.options, {}), text
     assert len({id(_parser_for(piece)) for piece in pieces}) > 10  # rules were switched off
+
+
+def _tokens(tokens: list[Token]) -> list[tuple]:
+    return [(t.type, t.tag, t.nesting, t.level, t.content, t.markup, t.info, t.attrs, t.meta,
+             t.block, t.hidden, t.map, _tokens(t.children or [])) for t in tokens]
+
+
+def test_text_without_inline_marks_gets_the_inline_parsers_own_tokens() -> None:
+    """Pieces with none of the marks where an inline rule starts skip markdown-it's inline
+    parser (markdown._parse_inlines): their tokens must be the ones it gives, for random
+    texts of line ends, spaces, tabs, near misses of every mark (! ] } ^ # : - >) and, now and
+    then, a mark itself."""
+    rng = random.Random(195)
+    plain = ["a", "é", "mot", " ", "  ", "   ", "\t", "\n", "\n", "\xa0", "\u202f", "!", "]", "}",
+             "^", "#", ":", "-", ">", "'", "«", "»", "…", "1.", "2)", "+", "=", "|", "$", "%",
+             "@", "/", "\r", "\x85", "\u2028"]
+    marks = ["[", "*", "_", "<", "\\", "`", "~", "{", "&", "![", "^[", "~~", "[^", "&amp;"]
+    plain_ones = 0
+    for _ in range(20000):
+        pieces = [rng.choice(plain) for _ in range(rng.randint(0, 14))]
+        if rng.random() < 0.2:
+            pieces.insert(rng.randint(0, len(pieces)), rng.choice(marks))
+        content = "".join(pieces)
+        plain_ones += _INLINE_MARKS.search(content) is None
+        ours = [Token("inline", "", 0, content=content)]
+        theirs = [Token("inline", "", 0, content=content)]
+        _parse_inlines(StateCore(content, _MD, {}, ours))  # type: ignore[arg-type]
+        markdown_it_inline(StateCore(content, _MD, {}, theirs))  # type: ignore[arg-type]
+        assert _tokens(ours) == _tokens(theirs), repr(content)
+    assert plain_ones > 10000
+    # and whole documents of such prose, through the block parser, as HTML
+    for _ in range(2000):
+        text = "".join(rng.choice([*plain, "\n\n", "- ", "# ", "> ", "1. "])
+                       for _ in range(rng.randint(0, 40)))
+        assert _MD.renderer.render(_MD.parse(text, {}), _MD.options, {}) == \
+            reference_html(text), repr(text)
+
+
+@functools.cache
+def _reference() -> MarkdownIt:
+    """Flash's parser with every rule, and markdown-it's own parsing of every inline piece."""
+    parser = _make_parser()
+    parser.core.ruler.at("inline", markdown_it_inline)
+    return parser
+
+
+def reference_html(text: str) -> str:
+    parser = _reference()
+    return parser.renderer.render(parser.parse(text, {}), parser.options, {})
