@@ -216,7 +216,7 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
         page_plan: list[Page] = plan(archive, per_page=settings.per_page)
         fingerprints = Fingerprints(code_digest() + layouts_key, bodies=not _text_aware(layouts),
                                     texts=cache.texts, articles=cache.article_digests,
-                                    heads=cache.issue_heads)
+                                    heads=cache.issue_heads, issues=cache.issue_digests)
         texts = _texts(fingerprints) if not fingerprints.bodies else lambda page: ()
         site_key = fingerprints.key(site, settings)
         known = cache.manifests.load(output) if use_cache else None

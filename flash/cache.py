@@ -398,7 +398,8 @@ class Fingerprints:
     def __init__(self, salt: str, *, bodies: bool = True,
                  texts: dict[int, tuple[str, bytes]] | None = None,
                  articles: dict[int, tuple[Any, bytes, bytes]] | None = None,
-                 heads: dict[int, tuple[Any, bytes]] | None = None):
+                 heads: dict[int, tuple[Any, bytes]] | None = None,
+                 issues: dict[int, tuple[Any, bytes]] | None = None):
         self.salt = salt.encode()
         # article digests by article identity, with the digest of the issue they were computed
         # with: `flash serve` reuses unchanged articles from one build to the next
@@ -412,6 +413,9 @@ class Fingerprints:
         # digests of issues' own fields, by issue identity (issues are frozen): kept between
         # builds by `flash serve` too, where unchanged issues stay the same objects
         self._heads = heads if heads is not None else {}
+        # whole issues' digests, by identity: an issue kept by `flash serve` has the same
+        # articles, which point back to it, so the same digest (every e-mail's key needs one)
+        self.issues = issues if issues is not None else {}
 
     # What is hashed is gathered in a list of bytes and hashed once: one join costs less than
     # an update of the hasher for each of the few dozen small pieces of a page.
@@ -480,6 +484,11 @@ class Fingerprints:
             if kept is not None and kept[0] is obj and kept[1] == head:
                 self._memo[id(obj)] = (obj, kept[2])
                 return kept[2]
+        elif kind is Issue:
+            known = self.issues.get(id(obj))
+            if known is not None and known[0] is obj:
+                self._memo[id(obj)] = known
+                return known[1]
         out = [kind.__name__.encode()]
         feed = self._feed
         for name in names:
@@ -495,6 +504,8 @@ class Fingerprints:
         self._memo[id(obj)] = (obj, digest)  # holding obj keeps its id from being reused
         if kind is Article:
             self.articles[id(obj)] = (obj, head, digest)
+        elif kind is Issue:
+            self.issues[id(obj)] = (obj, digest)
         return digest
 
     def _issue_head(self, issue: Issue | None) -> bytes:
@@ -526,6 +537,7 @@ class BuildCache:
         self.texts: dict[int, tuple[str, bytes]] = {}  # see Fingerprints.text
         self.article_digests: dict[int, tuple[Any, bytes, bytes]] = {}  # Fingerprints.articles
         self.issue_heads: dict[int, tuple[Any, bytes]] = {}  # Fingerprints._heads
+        self.issue_digests: dict[int, tuple[Any, bytes]] = {}  # Fingerprints.issues
         self.corpus: Any = None  # the previous build's corpus (see build._canonical)
         self.page_keys: dict[str, tuple[Any, str]] = {}  # path -> (page, key): build._page_keys
         self.page_keys_site = ""
