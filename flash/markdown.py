@@ -249,8 +249,9 @@ _INLINE_MARKS = re.compile(r"[&*<\[\\_`{~]")
 def _parse_inlines(state: StateCore) -> None:
     """markdown-it's `inline` core rule, with a shortcut: most pieces of prose (four in five
     paragraphs, list items and headings of an archive) hold none of the marks where an inline
-    rule may start. Their tokens are then text and line breaks, made here at a tenth of the cost
-    of the inline parser's own walk (a sixth of the parsing time of an article)."""
+    rule may start. Their tokens are then text and line breaks, made here for a third of what
+    the inline parser's walk costs, the check included (4.1 → 1.5 µs a piece): an article's
+    parsing takes 12 % less."""
     md = state.md
     for token in state.tokens:
         if token.type != "inline":
@@ -276,9 +277,10 @@ def _plain_children(content: str) -> list[Token]:
         if index:
             line = line.lstrip(" \t")
         kind = "softbreak"
-        if index < last and line.endswith(" "):
-            kind = "hardbreak" if line.endswith("  ") else "softbreak"
-            line = line.rstrip(" ") if kind == "hardbreak" else line[:-1]
+        if index < last and line.endswith("  "):
+            kind, line = "hardbreak", line.rstrip(" ")
+        elif index < last and line.endswith(" "):
+            line = line[:-1]
         if line:
             children.append(Token("text", "", 0, content=line))
         if index < last:
