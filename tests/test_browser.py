@@ -48,7 +48,15 @@ def result_count(page) -> int:
     return int(re.match(r"(\d+)", text).group(1))
 
 
+SHOWN_FIRST = 5  # results Pagefind UI shows before its "more results" button (pageSize)
+
+
 def result_urls(page) -> list[str]:
+    """The links of the results Pagefind UI announced, once it shows them: it announces how
+    many it found first, then loads each result."""
+    shown = min(result_count(page), SHOWN_FIRST)
+    page.wait_for_function(
+        f"n => document.querySelectorAll('{RESULT_LINK}').length >= n", arg=shown)
     return [a.get_attribute("href") for a in page.locator(RESULT_LINK).all()]
 
 
