@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 DARK_TEXT = "#1a1a1a"
@@ -43,6 +44,9 @@ def _mix(colour: str, towards: float, amount: float) -> str:
     )
 
 
+# Both are asked for each organisation at each build (`flash serve`: at each edit), and the
+# search can take a hundred steps: their answers are kept.
+@lru_cache(maxsize=1024)
 def readable_on_white(colour: str, ratio: float = AA,
                       backgrounds: tuple[str, ...] = (LIGHT_TEXT, WASH)) -> str:
     """`colour`, darkened just enough to reach `ratio` against white and the site's wash."""
@@ -53,6 +57,7 @@ def readable_on_white(colour: str, ratio: float = AA,
     return DARK_TEXT
 
 
+@lru_cache(maxsize=1024)
 def readable_background(colour: str, ratio: float = AA) -> tuple[str, str]:
     """A background close to `colour` and its text colour, together meeting `ratio`."""
     text = text_on(colour)
