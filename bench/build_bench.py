@@ -390,6 +390,7 @@ def serve_rebuilds(source: Path, output: Path, edits: int = 15) -> list[tuple[fl
         start = time.perf_counter()
         report = preview.rebuild(stamp, stats)
         results.append((time.perf_counter() - start, len(report.rendered) if report else -1))
+        preview.collect_garbage()  # as the server does once idle, after the reload
     return results
 
 

@@ -260,7 +260,7 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
         if emails:
             with _stage(report, "e-mails"):
                 report.rendered += _write_emails(staging, fingerprints, site_key, corpus, env,
-                                                 site, settings)
+                                                 site, settings, cache)
         with _stage(report, "images et fichiers"):
             images.publish(images_of(corpus).values(), staging, source)
             for url, data in assets.values():
@@ -303,6 +303,9 @@ def _canonical(corpus: Corpus, previous: Corpus | None) -> Corpus:
     issues = []
     for issue in corpus.issues:
         old = before.get(issue.number)
+        if old is issue:  # validate.py reused it whole
+            issues.append(issue)
+            continue
         if old is not None and _same_issue(old, issue):
             attach(old, list(issue.articles))  # the articles point back to the kept issue
             issue = old
@@ -449,15 +452,24 @@ PARALLEL_PAGES = 200  # below this, a forked worker costs more than it saves
 
 
 def _write_emails(staging: Staging, fingerprints: Fingerprints, site_key: str, corpus: Corpus,
-                  env: Environment, site: SiteView, settings: Settings) -> list[str]:
+                  env: Environment, site: SiteView, settings: Settings, cache: BuildCache
+                  ) -> list[str]:
     """Each issue's e-mail files, as a group keyed by what they show: only changed issues are
-    composed again."""
+    composed again. `flash serve` keeps the keys of issues that are the same objects."""
     from flash import mail
 
+    known = cache.email_keys
     todo = []
     for issue in corpus.issues:
         name = f"e-mail {issue.number}"
-        key = fingerprints.key(site_key, "e-mail", issue, _bodies(fingerprints, issue.articles))
+        old = known.get(issue.number)
+        if old is not None and old[0] is issue and old[1] == site_key:
+            key = old[2]
+        else:
+            key = fingerprints.key(site_key, "e-mail", issue,
+                                   _bodies(fingerprints, issue.articles))
+            if cache.keep_parsed_in_memory:
+                known[issue.number] = (issue, site_key, key)
         if not staging.reuse(name, key):
             todo.append((issue, name, key))
 

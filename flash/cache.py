@@ -541,7 +541,8 @@ class BuildCache:
         self.corpus: Any = None  # the previous build's corpus (see build._canonical)
         self.page_keys: dict[str, tuple[Any, str]] = {}  # path -> (page, key): build._page_keys
         self.page_keys_site = ""
-
+        # issue number -> (issue, site key, key of its e-mail): see build._write_emails
+        self.email_keys: dict[int, tuple[Any, str, str]] = {}
 
     def save(self, final: bool = False) -> None:
         if final or not self.keep_parsed_in_memory:

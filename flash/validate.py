@@ -43,8 +43,8 @@ class Context:
     image_cache: Path | None = None
     # Files parsed ahead (in worker processes, or taken from the build cache): see flash.parse.
     prepared: dict[Path, parse.Parsed] = field(default_factory=dict)
-    # `flash serve`: each article as the previous build checked it, reused when nothing it was
-    # made from changed (see _article)
+    # `flash serve`: each article and issue as the previous build checked it (by the path of
+    # its .md or issue.yaml), reused when nothing it was made from changed (see _article, _issue)
     reuse: dict[Path, tuple] | None = None
     # folder -> names of its files, for every folder under the content root that is not hidden
     tree: dict[Path, list[str]] = field(default_factory=dict)
@@ -376,7 +376,7 @@ def _load_issues(ctx: Context, source: Path, organisations: dict[str, Organisati
     issues: list[Issue] = []
     numbers: dict[int, Path] = {}
     for folder in folders:
-        number, line, issue = _load_issue(ctx, folder, organisations, themes, drafts)
+        number, line, issue = _issue(ctx, folder, organisations, themes, drafts)
         if number is not None and number in numbers:
             ctx.report.error(folder / "issue.yaml", line,
                              f"le numéro {number} est déjà utilisé par "
@@ -405,6 +405,35 @@ def _parse_month(ctx: Context, path: Path, doc: Yaml) -> dt.date | None:
                          "par exemple « 2021-03 »")
         return None
     return dt.date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def _issue(ctx: Context, folder: Path, organisations: dict[str, Organisation],
+           themes: dict[str, Theme], drafts: bool) -> tuple[int | None, int, Issue | None]:
+    """_load_issue, or what the previous build made of the same parsed issue.yaml and article
+    files, the same registries and the same image files, with the same diagnostics: an
+    unchanged issue stays the same object, with the same articles."""
+    path = folder / "issue.yaml"
+    parsed = ctx.prepared.get(path)
+    if ctx.reuse is None or parsed is None:
+        return _load_issue(ctx, folder, organisations, themes, drafts)
+    files = tuple(_article_files(ctx, folder))
+    inputs = tuple(ctx.prepared.get(file) for file in files)
+    entry = ctx.reuse.get(path)
+    if (entry is not None and entry[0] is parsed and entry[1] == files
+            and all(a is b for a, b in zip(entry[2], inputs, strict=True))
+            and _same(ctx, entry[3], organisations) and _same(ctx, entry[4], themes)
+            and entry[5] == drafts and parse.unchanged(entry[8])):
+        ctx.report.items.extend(entry[7])
+        return entry[6]
+    before = len(ctx.report.items)
+    result = _load_issue(ctx, folder, organisations, themes, drafts)
+    issue = result[2]
+    shown = [issue.cover] if issue is not None else []
+    for article in issue.articles if issue is not None else ():
+        shown += (article.image, *article.images)
+    ctx.reuse[path] = (parsed, files, inputs, organisations, themes, drafts, result,
+                       ctx.report.items[before:], parse.stats(i.source for i in shown if i))
+    return result
 
 
 def _load_issue(ctx: Context, folder: Path, organisations: dict[str, Organisation],

@@ -51,6 +51,12 @@ def front(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8").split("---")[1])
 
 
+def picture(path: Path, size: tuple[int, int]) -> None:
+    from PIL import Image
+
+    Image.new("RGB", size, (200, 90, 40)).save(path)
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text
@@ -265,6 +271,35 @@ def test_preview_process_keeps_up_with_every_kind_of_edit(source: Path, tmp_path
     assert len(check("organisation")) > 12
     article_file(source, 6, 3).unlink()
     check("removed")
+
+    # Images the front matter names: an unchanged issue.yaml or article file must not keep the
+    # previous build's issue when a picture it shows is replaced under the same name.
+    issue = article_file(source, 3, 1).parent
+    (issue / "images").mkdir()
+    picture(issue / "images/photo.png", (40, 30))
+    picture(issue / "images/couverture.png", (64, 32))
+    with (issue / "issue.yaml").open("a", encoding="utf-8") as file:
+        file.write('cover:\n  src: images/couverture.png\n  alt: "Une couverture"\n')
+    edit(article_file(source, 3, 2), "\n---\n", '\nimage:\n  src: images/photo.png\n'
+         '  alt: "Une photo"\n---\n')
+    check("pictures")
+    picture(issue / "images/photo.png", (80, 20))
+    assert "numeros/3/index.html" in check("photo replaced")
+    picture(issue / "images/couverture.png", (48, 48))
+    assert "numeros/3/index.html" in check("cover replaced")
+
+    # Articles added, renamed (a new order), made a draft; a theme renamed
+    (issue / "07-nouvel-article.md").write_text(
+        '---\ntitle: "Un article ajouté"\norganisation: alfi\n---\n\nTexte ajouté.\n',
+        encoding="utf-8")
+    assert "numeros/3/nouvel-article/index.html" in check("added")
+    first = article_file(source, 3, 1)
+    first.rename(issue / ("09-" + first.name.split("-", 1)[1]))
+    check("renamed")
+    edit(article_file(source, 5, 1), "\n---\n", "\ndraft: true\n---\n")
+    check("draft")
+    edit(source / "themes.yaml", 'label: "Culture et lecture"', 'label: "Culture"')
+    check("theme")
     edit(article_file(source, 2, 1), "organisation: ", "organisation: inconnue\n_x: ")
     with pytest.raises(ContentError):
         build(source, site, settings_for(), search_on=False, cache=cache,

@@ -1,9 +1,11 @@
 """`flash serve` for real: a server process on a free port, pages fetched over HTTP while the
-content is edited, broken and fixed; the reload message over its WebSocket."""
+content is edited, broken and fixed; the reload message over the LiveReload protocol, and a
+page open in headless Chromium that reloads itself after an edit."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -98,7 +100,7 @@ def test_edit_break_and_fix_an_article(project: Path, server) -> None:
     article = next(source.glob("*-n3/02-*.md"))
     url = f"{base}/numeros/3/{article.stem.split('-', 1)[1]}/"
     page = wait_for(url, lambda status, _: status == 200, "the article page")
-    assert '<script src="/__flash/reload.js" defer></script>' in page
+    assert '<script src="/livereload.js" defer></script>' in page
     assert "Un brouillon en cours" in fetch(f"{base}/numeros/4/brouillon/")[1]  # drafts shown
 
     edit(article, 'title: "', 'title: "Titre corrigé en direct : ')
@@ -114,7 +116,7 @@ def test_edit_break_and_fix_an_article(project: Path, server) -> None:
     assert where == [f"issues/{article.parent.name}/{article.name}:3"]
     text = " ".join(page.text_content().split())  # French spaces (U+202F, U+00A0) as spaces
     assert "organisation inconnue « organisme-inconnu »" in text
-    assert page.cssselect('script[src="/__flash/reload.js"]')  # it reloads once fixed
+    assert page.cssselect('script[src="/livereload.js"]')  # it reloads once fixed
 
     edit(article, "organisation: organisme-inconnu", line)
     body = wait_for(url, lambda status, _: status == 200, "the recovery")
@@ -127,16 +129,86 @@ def test_edit_break_and_fix_an_article(project: Path, server) -> None:
 
 
 def test_open_pages_are_told_to_reload(project: Path, server) -> None:
+    """The exchange livereload.js (and the LiveReload browser extensions) have with the server."""
     base, _ = server
     article = next((project / "issues").glob("*-n2/01-*.md"))
 
-    async def listen() -> str:
-        socket_ = await websocket_connect(base.replace("http", "ws") + "/__flash/ws")
+    async def listen() -> tuple[dict, dict]:
+        socket_ = await websocket_connect(base.replace("http", "ws") + "/livereload")
+        await socket_.write_message(json.dumps(
+            {"command": "hello", "protocols": ["http://livereload.com/protocols/official-7"]}))
+        hello = json.loads(await asyncio.wait_for(socket_.read_message(), TIMEOUT))
+        await socket_.write_message(json.dumps({"command": "info", "url": base + "/"}))
+        await asyncio.sleep(0.3)  # the server counts the page among the open ones
         edit(article, 'title: "', 'title: "Rechargé ')
-        message = await asyncio.wait_for(socket_.read_message(), TIMEOUT)
+        message = json.loads(await asyncio.wait_for(socket_.read_message(), TIMEOUT))
         socket_.close()
-        return message
+        return hello, message
 
-    assert asyncio.run(listen()) == "reload"
-    script = fetch(base + "/__flash/reload.js")
-    assert script[0] == 200 and "location.reload()" in script[1]
+    hello, message = asyncio.run(listen())
+    assert hello["command"] == "hello"
+    assert "http://livereload.com/protocols/official-7" in hello["protocols"]
+    assert message["command"] == "reload" and message["liveCSS"] is False
+    status, script = fetch(base + "/livereload.js")
+    assert status == 200 and "LiveReload" in script
+
+
+def test_a_page_open_in_the_browser_shows_the_edit(project: Path, server) -> None:
+    from site_server import chromium
+
+    base, _ = server
+    article = next((project / "issues").glob("*-n1/01-*.md"))
+    url = f"{base}/numeros/1/{article.stem.split('-', 1)[1]}/"
+    with chromium() as browser:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        sockets: list[str] = []
+        sent: list[str] = []  # what the page's livereload.js told the server
+
+        def opened(socket_) -> None:
+            sockets.append(socket_.url)
+            socket_.on("framesent", lambda payload: sent.append(str(payload)))
+
+        page.on("websocket", opened)
+        page.goto(url)
+        before = page.locator("h1").inner_text()
+        deadline = time.monotonic() + TIMEOUT
+        while not any('"info"' in frame for frame in sent) and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+        with page.expect_navigation(timeout=TIMEOUT * 1000):  # the page reloads by itself
+            edit(article, 'title: "', 'title: "Vu dans le navigateur : ')
+        after = page.locator("h1").inner_text()
+    assert set(sockets) == {base.replace("http", "ws") + "/livereload"}
+    assert after.startswith("Vu dans le navigateur") and after != before
+    assert not errors, errors
+
+
+def test_garbage_is_collected_when_the_preview_is_idle(project: Path, tmp_path: Path) -> None:
+    """Rebuilds run without the cycle collector, which runs once no change came for a while;
+    a failed rebuild turns it back on too."""
+    import gc
+    import io
+
+    from rich.console import Console
+
+    from flash.cache import BuildCache
+    from flash.serve import IDLE_SECONDS, Preview
+    from flash.settings import load_settings
+
+    source = project / "issues"
+    preview = Preview(source, tmp_path / "apercu", load_settings(source),
+                      Console(file=io.StringIO()), BuildCache(source, keep_parsed_in_memory=True))
+    assert preview.rebuild() is not None and gc.isenabled() and preview.garbage
+    assert gc.get_freeze_count() > 0  # what the rebuild left waits for the idle collection
+    article = next(source.glob("*-n2/01-*.md"))
+    edit(article, "organisation: ", "organisation: inconnue-")
+    preview.check()
+    assert preview.problem is not None and gc.isenabled() and preview.garbage
+    preview.check()  # nothing changed, but the last change is recent
+    assert preview.garbage
+    preview.last_change -= IDLE_SECONDS
+    collections = gc.get_stats()[2]["collections"]
+    preview.check()
+    assert not preview.garbage and gc.get_stats()[2]["collections"] == collections + 1
+    assert gc.get_freeze_count() == 0
