@@ -192,6 +192,7 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             cache.parsed.forget()
         if cache.keep_parsed_in_memory:  # `flash serve`: unchanged issues stay the same objects
             corpus = _canonical(corpus, cache.corpus)
+            cache.moved = _moved(corpus, cache.corpus)
             cache.corpus = corpus
         from flash import images, urls
         from flash.archive import build_archive
@@ -238,7 +239,12 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
                                    and output.resolve() in cache.manifests.written))
     try:
         with _stage(report, "pages, flux et plan du site"):
-            fragments = Fragments(env)
+            fragments = cache.fragments
+            if fragments is None or not fragments.serves(env, site):
+                fragments = Fragments(env, site)
+            fragments.next_build()
+            if cache.keep_parsed_in_memory:
+                cache.fragments = fragments
             # The longest jobs first (the sitemap lists every page, a feed holds whole
             # articles): the last ones are short, and the cores finish together.
             key = partial(fingerprints.key, site_key, _sitemap_inputs(page_plan))
@@ -247,7 +253,7 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             for feed in feeds(archive, settings.title):
                 key = partial(_feed_key, fingerprints, site_key, feed)
                 jobs.append((urls.output_path(feed.url), key if cold else key(),
-                             partial(render_feed, env, feed, site), "feed.xml"))
+                             partial(render_feed, env, feed, site, fragments), "feed.xml"))
             jobs += [
                 (page.path, key, partial(render_page, env, page, site, fragments), page.template)
                 for page, key in zip(page_plan, keys, strict=True)]
@@ -316,8 +322,45 @@ def _canonical(corpus: Corpus, previous: Corpus | None) -> Corpus:
 def _same_issue(old: Issue, new: Issue) -> bool:
     return (len(old.articles) == len(new.articles)
             and all(a is b for a, b in zip(old.articles, new.articles, strict=True))
-            and all(getattr(old, f.name) == getattr(new, f.name)
-                    for f in fields(Issue) if f.name != "articles"))
+            and _same_head(old, new))
+
+
+def _same_head(old: Issue, new: Issue) -> bool:
+    """Same fields of its own (number, date, title…), whatever its articles."""
+    return all(getattr(old, f.name) == getattr(new, f.name)
+               for f in fields(Issue) if f.name != "articles")
+
+
+def _moved(corpus: Corpus, previous: Corpus | None) -> set[int]:
+    """Ids of the articles that are the same objects as in the previous build, now in an issue
+    whose own fields changed (a new number, date…): pages equal to the previous build's but
+    showing one of them (a card shows its issue's number) must have their keys computed."""
+    if previous is None:
+        return set()
+    kept = {id(issue) for issue in previous.issues}
+    changed = [issue for issue in corpus.issues if id(issue) not in kept]
+    if not changed:
+        return set()
+    was_in = {id(article): issue for issue in previous.issues for article in issue.articles}
+    moved = set()
+    for issue in changed:
+        for article in issue.articles:
+            old = was_in.get(id(article))  # the previous corpus holds it: its id is its own
+            if old is not None and not _same_head(old, issue):
+                moved.add(id(article))
+    return moved
+
+
+def _holds(value: object, articles: set[int]) -> bool:
+    """Whether a page context value is, or holds, one of `articles` (by id)."""
+    kind = type(value)
+    if kind is Article:
+        return id(value) in articles
+    if kind is tuple or kind is list:
+        return any(_holds(item, articles) for item in value)  # type: ignore[attr-defined]
+    if kind is dict:
+        return any(_holds(item, articles) for item in value.values())  # type: ignore[attr-defined]
+    return False
 
 
 def _page_key(fingerprints: Fingerprints, site_key: str, texts: Callable[[Page], tuple],
@@ -334,10 +377,12 @@ def _page_keys(cache: BuildCache, fingerprints: Fingerprints, site_key: str,
     """Each page's key; `flash serve` keeps them, and a page equal to the previous build's
     (model objects compare by identity, and unchanged ones are the same objects) keeps its key."""
     known = cache.page_keys if cache.page_keys_site == site_key else {}
+    moved = cache.moved
     keys = []
     for page in pages:
         old = known.get(page.path)
         keys.append(old[1] if old is not None and old[0] == page
+                    and not (moved and _holds(page.context, moved))
                     else _page_key(fingerprints, site_key, texts, page))
     if cache.keep_parsed_in_memory:
         cache.page_keys = {page.path: (page, key) for page, key in zip(pages, keys, strict=True)}
@@ -352,7 +397,7 @@ SHOWS_TEXT: dict[str, Callable[[dict], Sequence[Article]]] = {
     "article": lambda context: (context["article"],),
     "issue": lambda context: context["issue"].articles,
 }
-TEXT_LAYOUTS = ("article.html", "issue.html", "feed.xml", "email/")
+TEXT_LAYOUTS = ("article.html", "issue.html", "feed.xml", "partials/feed.xml", "email/")
 
 
 def _bodies(fingerprints: Fingerprints, articles: Sequence[Article]) -> tuple[bytes, ...]:

@@ -539,8 +539,10 @@ class BuildCache:
         self.issue_heads: dict[int, tuple[Any, bytes]] = {}  # Fingerprints._heads
         self.issue_digests: dict[int, tuple[Any, bytes]] = {}  # Fingerprints.issues
         self.corpus: Any = None  # the previous build's corpus (see build._canonical)
+        self.moved: set[int] = set()  # see build._moved
         self.page_keys: dict[str, tuple[Any, str]] = {}  # path -> (page, key): build._page_keys
         self.page_keys_site = ""
+        self.fragments: Any = None  # render.Fragments of the previous build
         # issue number -> (issue, site key, key of its e-mail): see build._write_emails
         self.email_keys: dict[int, tuple[Any, str, str]] = {}
 

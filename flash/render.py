@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,23 +39,44 @@ def timestamp(date: dt.date) -> str:
 
 
 class Fragments:
-    """Pieces of pages that many pages repeat, rendered once per build: an article's card shows
-    on its organisation's and themes' pages and under its neighbours (as Hugo's partialCached).
-    Templates call `fragments.card(article, …)` where they would call the `card` macro."""
+    """Pieces of pages that many pages repeat, rendered once per build (as Hugo's
+    partialCached): an article's card shows on its organisation's and themes' pages and under
+    its neighbours; its feed entry in the site's feed and in its organisation's and themes'.
+    Templates call `fragments.card(article, …)` and `fragments.entry(article)` where they would
+    call the macros. `flash serve` keeps them from one build to the next (see `next_build`)."""
 
-    def __init__(self, env: Environment):
-        self._env = env
-        self._cards: dict[tuple[int, bool, str], tuple[Article, Markup]] = {}
+    def __init__(self, env: Environment, site: SiteView | None = None):
+        self.env = env
+        self.site = site
+        # key -> (article, its issue, markup): holding both keeps their ids from being reused
+        self._pieces: dict[tuple, tuple[Article, Any, Markup]] = {}
+        self._older: dict[tuple, tuple[Article, Any, Markup]] = {}
+
+    def serves(self, env: Environment, site: SiteView) -> bool:
+        return env is self.env and site == self.site
+
+    def next_build(self) -> None:
+        """Pieces the next build does not use are dropped after it: edits leave none behind."""
+        self._older, self._pieces = self._pieces, {}
 
     def card(self, article: Article, show_issue: bool = False, heading: str = "h3") -> Markup:
-        key = (id(article), show_issue, heading)
-        known = self._cards.get(key)
-        if known is None or known[0] is not article:
-            macros = self._env.get_template("partials/macros.html").module
-            known = (article, macros.card(article, show_issue=show_issue,  # type: ignore[attr-defined]
-                                          heading=heading))
-            self._cards[key] = known  # holding the article keeps its id from being reused
-        return known[1]
+        return self._piece(("card", id(article), show_issue, heading), article, lambda macros:
+                           macros.card(article, show_issue=show_issue, heading=heading),
+                           "partials/macros.html")
+
+    def entry(self, article: Article) -> Markup:
+        return self._piece(("entry", id(article)), article,
+                           lambda macros: macros.entry(article, self.site, timestamp),
+                           "partials/feed.xml")
+
+    def _piece(self, key: tuple, article: Article, make: Callable[[Any], Markup],
+               template: str) -> Markup:
+        known = self._pieces.get(key) or self._older.get(key)
+        # The same article object may have been attached to a new issue (flash serve)
+        if known is None or known[0] is not article or known[1] is not article.issue:
+            known = (article, article.issue, make(self.env.get_template(template).module))
+        self._pieces[key] = known
+        return known[2]
 
 
 def render_page(env: Environment, page: Page, site: SiteView,
@@ -62,14 +84,16 @@ def render_page(env: Environment, page: Page, site: SiteView,
     template = env.get_template(page.template)
     context: dict[str, Any] = dict(page.context)
     context.update(site=site, page=page, seo=page_meta(page, site),
-                   fragments=fragments or Fragments(env))
+                   fragments=fragments or Fragments(env, site))
     return template.render(context)
 
 
-def render_feed(env: Environment, feed: Feed, site: SiteView) -> str:
+def render_feed(env: Environment, feed: Feed, site: SiteView,
+                fragments: Fragments | None = None) -> str:
     updated = max((a.date for a in feed.articles), default=dt.date(2000, 1, 1))
     return env.get_template("feed.xml").render(
-        feed=feed, site=site, updated=timestamp(updated), timestamp=timestamp)
+        feed=feed, site=site, updated=timestamp(updated), timestamp=timestamp,
+        fragments=fragments or Fragments(env, site))
 
 
 def render_sitemap(env: Environment, pages: list[Page], site: SiteView) -> str:

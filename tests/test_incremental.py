@@ -300,6 +300,10 @@ def test_preview_process_keeps_up_with_every_kind_of_edit(source: Path, tmp_path
     check("draft")
     edit(source / "themes.yaml", 'label: "Culture et lecture"', 'label: "Culture"')
     check("theme")
+    # Its unchanged articles stay the same objects, in a new issue: their cards and feed
+    # entries (kept between builds) must show the new number.
+    edit(next(source.glob("*-n7/issue.yaml")), "number: 7", "number: 70")
+    assert "numeros/70/index.html" in check("number")
     edit(article_file(source, 2, 1), "organisation: ", "organisation: inconnue\n_x: ")
     with pytest.raises(ContentError):
         build(source, site, settings_for(), search_on=False, cache=cache,
