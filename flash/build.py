@@ -236,7 +236,8 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
         staging = Staging(output, previous, previous_groups,
                           complete=bool(site.search and pages_changed),
                           trusted=(cache.keep_parsed_in_memory
-                                   and output.resolve() in cache.manifests.written))
+                                   and output.resolve() in cache.manifests.written),
+                          in_place=cache.keep_parsed_in_memory)
     try:
         with _stage(report, "pages, flux et plan du site"):
             fragments = cache.fragments

@@ -7,6 +7,11 @@ Two ways to stage a build, chosen by the build:
   place with an atomic rename and files that left the site are deleted. Nothing is touched while
   content is read, pages are rendered or a stage fails, so the previous site stays intact.
 
+`flash serve` stages a patch in memory: at the commit, each changed file of its preview folder
+is overwritten in place. Creating a file costs several times more than rewriting one (a new
+inode, and on ext4 a search past the recently freed ones), and nothing reads the folder during
+the commit: the preview's server answers between builds, on the same thread.
+
 Every file records a key (what it was made from, or its content's hash) in a manifest that the
 next build compares against: a file whose key did not change is neither produced nor written.
 """
@@ -51,7 +56,7 @@ class Staging:
 
     def __init__(self, final: Path, previous: dict[str, str] | None = None,
                  previous_groups: dict[str, tuple[str, list[str]]] | None = None, *,
-                 complete: bool = True, trusted: bool = False):
+                 complete: bool = True, trusted: bool = False, in_place: bool = False):
         self.final = final.resolve()
         self._final = str(self.final)
         self.final.parent.mkdir(parents=True, exist_ok=True)
@@ -65,12 +70,26 @@ class Staging:
         self.groups: dict[str, tuple[str, list[str]]] = {}
         self._group: Group | None = None
         self._log: list[tuple[str, str, bool, Group | None]] | None = None
-        self.root = Path(tempfile.mkdtemp(prefix=f".{self.final.name}-", dir=self.final.parent))
         self.manifest: dict[str, str] = {}  # every file of the new site -> its key
         self.written: list[str] = []  # files produced by this build
         self.files = 0  # files of the new site (tools that write by themselves add theirs)
-        self._root = str(self.root)
+        self._staged: Path | None = None  # the temporary folder, made when first needed
+        self._root = ""  # the same, as a string
         self._folders: set[str] = set()  # staged folders known to exist
+        # Patch kept in memory (see the module's docstring): relative path -> content. Forked
+        # workers (see split) stage on the disk: their memory is not this process's.
+        self.in_place = in_place and not self.complete
+        self._pending: dict[str, bytes] = {}
+        self._pid = os.getpid()
+
+    @property
+    def root(self) -> Path:
+        """The temporary folder beside the final one."""
+        if self._staged is None:
+            self._staged = Path(tempfile.mkdtemp(prefix=f".{self.final.name}-",
+                                                 dir=self.final.parent))
+            self._root = str(self._staged)
+        return self._staged
 
     # --- what the stages call ----------------------------------------------------------------
 
@@ -146,6 +165,7 @@ class Staging:
             work((item,))
             return self._log
 
+        self.root.mkdir(exist_ok=True)  # made here: the workers stage in the same folder
         try:
             logs = fork_map(logged, items, minimum=2)
         finally:
@@ -169,6 +189,9 @@ class Staging:
     # --- low level: also used by worker processes, which report what they wrote ---------------
 
     def put(self, relative: str, data: bytes) -> None:
+        if self.in_place and os.getpid() == self._pid:
+            self._pending[relative] = data
+            return
         target = self._place(relative)
         try:  # the staging folder starts empty: the file is new there
             _write_file(target, data, os.O_EXCL)
@@ -200,7 +223,7 @@ class Staging:
     def _place(self, relative: str) -> str:
         """The staged path of `relative`, its folder created. Plain strings and os calls: this
         runs for every file of the site."""
-        target = os.path.join(self._root, relative)
+        target = os.path.join(self._root or str(self.root), relative)
         folder = os.path.dirname(target)
         if folder not in self._folders:
             try:  # one system call when the parent exists, as it mostly does (makedirs: two)
@@ -235,16 +258,22 @@ class Staging:
             # lead the next build to start from scratch, never to trust a half-updated folder.
             self._write_marker(self.final, "")
             for relative in dict.fromkeys(self.written):
-                target = self.final / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(self.root / relative, target)
+                target = os.path.join(self._final, relative)
+                data = self._pending.get(relative)
+                if data is not None:
+                    _overwrite(target, data)
+                    continue
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                os.replace(os.path.join(self.root, relative), target)
             for relative in set(self.previous) - set(self.manifest):
                 _remove(self.final, relative)
         self._write_marker(self.final, build_id)
-        shutil.rmtree(self.root, ignore_errors=True)
+        self.abort()
 
     def abort(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._pending.clear()
+        if self._staged is not None:
+            shutil.rmtree(self._staged, ignore_errors=True)
 
     @staticmethod
     def _write_marker(folder: Path, build_id: str) -> None:
@@ -274,6 +303,23 @@ def _write_file(path: str, data: bytes, mode: int) -> None:
             view = view[os.write(handle, view):]
     finally:
         os.close(handle)
+
+
+def _overwrite(target: str, data: bytes) -> None:
+    """Rewrites a file in place; one hard-linked elsewhere (as images are, to the image cache)
+    is replaced instead, which leaves the other names with their content."""
+    try:
+        linked = os.stat(target).st_nlink > 1
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        linked = False
+    if not linked:
+        _write_file(target, data, os.O_TRUNC)
+        return
+    folder, name = os.path.split(target)
+    temporary = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+    _write_file(temporary, data, os.O_TRUNC)
+    os.replace(temporary, target)
 
 
 def content_key(data: bytes) -> str:

@@ -242,6 +242,46 @@ def test_complete_staging_links_unchanged_files_and_swaps(tmp_path: Path) -> Non
     assert "build: two" in (final / MARKER).read_text(encoding="utf-8")
 
 
+def test_in_place_staging_touches_nothing_before_the_commit(tmp_path: Path) -> None:
+    """`flash serve`'s patch, kept in memory: an aborted build leaves the folder as it was; a
+    committed one rewrites changed files in place, creates new ones and removes those that left,
+    but never writes through a hard link (the image cache's files are linked into the site)."""
+    final = tmp_path / "site"
+    staging = Staging(final)
+    for name in ("a/index.html", "b/index.html", "gone/index.html"):
+        staging.write_text(name, name.upper(), key=name)
+    staging.commit("one")
+    cached = tmp_path / "image-cache.webp"
+    cached.write_bytes(b"IMAGE")
+    (final / "b/index.html").unlink()
+    (final / "b/index.html").hardlink_to(cached)
+    inode = (final / "a/index.html").stat().st_ino
+    previous = {"a/index.html": "a", "b/index.html": "b", "gone/index.html": "g"}
+
+    def patch() -> Staging:
+        staging = Staging(final, previous, complete=False, trusted=True, in_place=True)
+        staging.write_text("a/index.html", "A2", key="a2")
+        staging.write_text("b/index.html", "B2", key="b2")
+        staging.write_text("new/deep/index.html", "NEW", key="n")
+        return staging
+
+    patch().abort()
+    assert (final / "a/index.html").read_text() == "A/INDEX.HTML"
+    assert not (final / "new").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["image-cache.webp", "site"]
+
+    staging = patch()
+    staging.commit("two")
+    assert (final / "a/index.html").read_text() == "A2"
+    assert (final / "a/index.html").stat().st_ino == inode  # rewritten, not replaced
+    assert (final / "b/index.html").read_text() == "B2"
+    assert cached.read_bytes() == b"IMAGE"  # the other name of a linked file kept its content
+    assert (final / "new/deep/index.html").read_text() == "NEW"
+    assert not (final / "gone").exists()
+    assert "build: two" in (final / MARKER).read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["image-cache.webp", "site"]
+
+
 def test_preview_process_keeps_up_with_every_kind_of_edit(source: Path, tmp_path: Path) -> None:
     """`flash serve` keeps its cache in memory and reuses unchanged objects between builds:
     after each edit its site equals a clean build."""
