@@ -214,7 +214,10 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
     assets = collect_assets(assets_folder, corpus)
     site = site_view(settings, {name: url for name, (url, _) in assets.items()}, search_on)
     with _stage(report, "plan"):
-        page_plan: list[Page] = plan(archive, per_page=settings.per_page)
+        page_plan: list[Page] = plan(archive, per_page=settings.per_page,
+                                     previous=cache.pages)
+        if cache.keep_parsed_in_memory:
+            cache.pages = {page.url: page for page in page_plan}
         fingerprints = Fingerprints(code_digest() + layouts_key, bodies=not _text_aware(layouts),
                                     texts=cache.texts, articles=cache.article_digests,
                                     heads=cache.issue_heads, issues=cache.issue_digests)
@@ -382,7 +385,7 @@ def _page_keys(cache: BuildCache, fingerprints: Fingerprints, site_key: str,
     keys = []
     for page in pages:
         old = known.get(page.path)
-        keys.append(old[1] if old is not None and old[0] == page
+        keys.append(old[1] if old is not None and (old[0] is page or old[0] == page)
                     and not (moved and _holds(page.context, moved))
                     else _page_key(fingerprints, site_key, texts, page))
     if cache.keep_parsed_in_memory:
@@ -428,12 +431,7 @@ def _text_aware(layouts: Path) -> bool:
 def _sitemap_inputs(pages: list[Page]) -> str:
     """What layouts/sitemap.xml shows of each page, its URL and its issue's date, a line each:
     one text to hash rather than some 3,000 pieces (URLs hold no space and no line end)."""
-    shown = []
-    for page in pages:
-        if page.in_sitemap:
-            issue = page.context.get("issue")
-            shown.append(f"{page.url} {issue.date.isoformat() if issue else '-'}")
-    return "\n".join(shown)
+    return "\n".join([page.sitemap_entry for page in pages if page.in_sitemap])
 
 
 def _environment(cache: BuildCache, layouts: Path, layouts_key: str) -> Environment:

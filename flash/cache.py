@@ -543,6 +543,7 @@ class BuildCache:
         self.page_keys: dict[str, tuple[Any, str]] = {}  # path -> (page, key): build._page_keys
         self.page_keys_site = ""
         self.fragments: Any = None  # render.Fragments of the previous build
+        self.pages: dict[str, Any] = {}  # url -> Page of the previous plan (see pages.plan)
         # issue number -> (issue, site key, key of its e-mail): see build._write_emails
         self.email_keys: dict[int, tuple[Any, str, str]] = {}
 
