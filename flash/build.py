@@ -294,7 +294,8 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             summary = (report.pages, report.files, report.articles, report.issues,
                        report.warnings)
             cache.manifests.save(output, build_id, staging.manifest, staging.groups,
-                                 (stamp, summary) if trusted else None)
+                                 (stamp, summary) if trusted else None,
+                                 later=cache.keep_parsed_in_memory)
             cache.save()
     except BaseException:
         staging.abort()

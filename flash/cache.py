@@ -229,19 +229,22 @@ class ParseCache:
         kept: dict[str, tuple[bytes, Parsed, tuple[int, int, int]]] = {}
         todo: list[tuple[Path, str, tuple[int, int, int]]] = []
         prefix = len(str(self.source)) + 1
+        listing = self.stats or {}
+        settled_before = time.time_ns() - RACY_NS  # see settled
         for path in paths:
-            name = str(path)[prefix:]  # relative to the content folder, as paths come from it
+            full = str(path)
+            name = full[prefix:]  # relative to the content folder, as paths come from it
             entry = self.entries.get(name)
-            known = self.stats.get(str(path)) if self.stats else None
+            known = listing.get(full)
             if known is None:
                 try:
                     stat = os.stat(path)
                 except OSError:
                     continue  # validation reports it
                 known = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
-            seen = known if settled(known[1]) else (-1, -1, -1)
+            seen = known if known[1] < settled_before else (-1, -1, -1)
             if (entry is not None and entry[2] == seen and seen[0] >= 0
-                    and unchanged(entry[1].depends)):
+                    and (not entry[1].depends or unchanged(entry[1].depends))):
                 found[path] = entry[1]  # untouched since it was read, as for git
                 kept[name] = entry
             else:
@@ -329,6 +332,7 @@ class Manifests:
         self.folder = folder
         self.memory: dict[Path, tuple] = {}  # `flash serve` skips reading the file back
         self.written: set[Path] = set()  # output folders this process wrote
+        self.unsaved: set[Path] = set()  # see save(later=True)
 
     def _path(self, final: Path) -> Path | None:
         if self.folder is None:
@@ -359,14 +363,29 @@ class Manifests:
         return stored[4][1]
 
     def save(self, final: Path, build_id: str, files: dict[str, str], groups: dict,
-             summary: tuple[str, Any] | None = None) -> None:
-        """`summary`: (stamp of the sources, report) for a build that may be skipped next time."""
+             summary: tuple[str, Any] | None = None, *, later: bool = False) -> None:
+        """`summary`: (stamp of the sources, report) for a build that may be skipped next time.
+        `later`: kept in memory until `flush` (`flash serve` builds the same folder again and
+        again; if it stops without flushing, the folder's marker names a build the stored
+        manifest does not, and the next build starts from scratch)."""
         value = (code_digest(), build_id, files, groups, summary)
         self.memory[final.resolve()] = value
         self.written.add(final.resolve())
+        if later:
+            self.unsaved.add(final.resolve())
+        else:
+            self._write(final.resolve())
+
+    def flush(self) -> None:
+        for final in sorted(self.unsaved):
+            self._write(final)
+        self.unsaved.clear()
+
+    def _write(self, final: Path) -> None:
+        self.unsaved.discard(final)
         path = self._path(final)
         if path is not None:
-            _save(path, value)
+            _save(path, self.memory[final])
 
 
 # --- fingerprints ----------------------------------------------------------------------------
@@ -550,3 +569,4 @@ class BuildCache:
     def save(self, final: bool = False) -> None:
         if final or not self.keep_parsed_in_memory:
             self.parsed.save()
+            self.manifests.flush()

@@ -256,7 +256,7 @@ class Staging:
         if self.changed:
             # Until the last rename, the marker names no build: an interrupted commit can only
             # lead the next build to start from scratch, never to trust a half-updated folder.
-            self._write_marker(self.final, "")
+            self._write_marker(self.final, "", in_place=self.in_place)
             for relative in dict.fromkeys(self.written):
                 target = os.path.join(self._final, relative)
                 data = self._pending.get(relative)
@@ -267,7 +267,7 @@ class Staging:
                 os.replace(os.path.join(self.root, relative), target)
             for relative in set(self.previous) - set(self.manifest):
                 _remove(self.final, relative)
-        self._write_marker(self.final, build_id)
+        self._write_marker(self.final, build_id, in_place=self.in_place)
         self.abort()
 
     def abort(self) -> None:
@@ -276,10 +276,15 @@ class Staging:
             shutil.rmtree(self._staged, ignore_errors=True)
 
     @staticmethod
-    def _write_marker(folder: Path, build_id: str) -> None:
+    def _write_marker(folder: Path, build_id: str, *, in_place: bool = False) -> None:
+        """In place: a marker cut short by a crash names no build any manifest knows."""
+        text = ("Dossier écrit par Flash : il est remplacé à chaque construction.\n"
+                f"build: {build_id}\n").encode()
+        if in_place:
+            _write_file(str(folder / MARKER), text, os.O_TRUNC)
+            return
         temporary = folder / f"{MARKER}.tmp"
-        temporary.write_text("Dossier écrit par Flash : il est remplacé à chaque construction.\n"
-                             f"build: {build_id}\n", encoding="utf-8")
+        temporary.write_bytes(text)
         os.replace(temporary, folder / MARKER)
 
 

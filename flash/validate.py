@@ -103,7 +103,20 @@ def _tree(source: Path) -> dict[Path, list[str]]:
 
 def _tree_of(source: Path, listing: Iterable[str]) -> dict[Path, list[str]]:
     """_tree from the paths of a walk already done: the folders holding files, hidden ones
-    left out as _tree does."""
+    left out as _tree does. The same paths as last time give the same tree (`flash serve`
+    looks after each edit: the files changed, the list of them mostly not)."""
+    paths = frozenset(listing)
+    if _LAST_TREE and _LAST_TREE[0] == source and _LAST_TREE[1] == paths:
+        return _LAST_TREE[2]
+    tree = _tree_from(source, paths)
+    _LAST_TREE[:] = [source, paths, tree]
+    return tree
+
+
+_LAST_TREE: list = []  # (source, paths, tree) of the last _tree_of: nothing changes the tree
+
+
+def _tree_from(source: Path, listing: Iterable[str]) -> dict[Path, list[str]]:
     prefix = str(source) + os.sep
     names: dict[str, list[str]] = {}
     for path in listing:

@@ -352,6 +352,35 @@ def test_preview_process_keeps_up_with_every_kind_of_edit(source: Path, tmp_path
     check("fixed")
 
 
+def test_preview_manifest_is_stored_when_the_preview_stops(source: Path, tmp_path: Path
+                                                           ) -> None:
+    """`flash serve` keeps its folder's manifest in memory between builds and stores it when it
+    stops: the next preview reuses the folder. Killed before, the next one starts afresh."""
+    from flash.cache import BuildCache
+
+    def preview_session(site: Path, stops: bool) -> None:
+        cache = BuildCache(source, keep_parsed_in_memory=True)
+        build(source, site, settings_for(), search_on=False, cache=cache, skip_if_unchanged=False)
+        path = article_file(source, 2, 1)
+        path.write_text(path.read_text(encoding="utf-8") + "\nEncore.\n", encoding="utf-8")
+        build(source, site, settings_for(), search_on=False, cache=cache, skip_if_unchanged=False)
+        if stops:
+            cache.save(final=True)
+
+    clean = tmp_path / "clean"
+    for stops, site in ((True, tmp_path / "stopped"), (False, tmp_path / "killed")):
+        preview_session(site, stops)
+        again = build(source, site, settings_for(), search_on=False,
+                      cache=BuildCache(source, keep_parsed_in_memory=True),
+                      skip_if_unchanged=False)
+        build(source, clean, settings_for(), search_on=False, use_cache=False)
+        assert_same_site(site, clean)
+        if stops:
+            assert again.rendered == [] and again.written == []
+        else:
+            assert len(again.written) == len(site_files(clean))
+
+
 def test_listing_from_the_look_for_changes_equals_a_walk(source: Path) -> None:
     """The build lists the content from the walk that looked for changes: same folders and
     files as validate's own walk, hidden folders left out, and a new file seen at once."""
