@@ -15,10 +15,12 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.common.normalize_url import normalizeLink
 from markdown_it.rules_core import StateCore
+from markdown_it.rules_core import block as block_rule
 from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
+from flash import blocks
 from flash.typography import Quotes, french
 
 # Video hosts whose links become cards. Nothing is loaded from them until the reader clicks.
@@ -225,6 +227,8 @@ def _make_parser(absent: int = 0) -> MarkdownIt:
     if (set(md.inline.ruler.get_active_rules()) <= _RULES_AT_MARKS
             and set(md.inline.ruler2.get_active_rules()) <= _RULES_AFTER):
         md.core.ruler.at("inline", _parse_inlines)
+    if set(md.block.ruler.get_active_rules()) <= _BLOCK_RULES:
+        md.core.ruler.at("block", _parse_blocks)
     md.normalizeLink = _normalize_link  # type: ignore[method-assign]
     if hasattr(md.inline, "terminator_re"):  # markdown-it-py 4.1 and later
         md.inline.terminator_re = _STOPS
@@ -244,6 +248,22 @@ _RULES_AT_MARKS = {
     "image", "footnote_inline", "footnote_ref", "autolink", "html_inline", "entity", "attr"}
 _RULES_AFTER = {"balance_pairs", "strikethrough", "emphasis", "fragments_join"}
 _INLINE_MARKS = re.compile(r"[&*<\[\\_`{~]")
+
+
+# The block rules of Flash's parser: flash.blocks knows which lines none of them but the
+# paragraph, heading, list and quote rules could match. With others, markdown-it parses all.
+_BLOCK_RULES = {"table", "code", "attr", "fence", "blockquote", "hr", "list", "footnote_def",
+                "reference", "html_block", "heading", "lheading", "paragraph"}
+
+
+def _parse_blocks(state: StateCore) -> None:
+    """markdown-it's `block` core rule, with flash.blocks's fast path for simple texts."""
+    if not state.inlineMode:
+        tokens = blocks.parse(state.src)
+        if tokens is not None:
+            state.tokens.extend(tokens)
+            return
+    block_rule(state)
 
 
 def _parse_inlines(state: StateCore) -> None:

@@ -9,6 +9,7 @@ from lxml import html
 from markdown_it import MarkdownIt
 from markdown_it.common.normalize_url import normalizeLink
 from markdown_it.parser_inline import ParserInline
+from markdown_it.rules_core.block import block as markdown_it_block
 from markdown_it.rules_core.inline import inline as markdown_it_inline
 from markdown_it.rules_core.state_core import StateCore
 from markdown_it.token import Token
@@ -19,6 +20,7 @@ from flash.markdown import (
     EXCERPT,
     _make_parser,
     _normalize_link,
+    _parse_blocks,
     _parse_inlines,
     _parser_for,
     render,
@@ -168,6 +170,7 @@ def test_parsers_without_the_rules_a_text_cannot_use_give_the_same_html() -> Non
     reference = _make_parser()
     reference.inline.terminator_re = ParserInline().terminator_re
     reference.core.ruler.at("inline", markdown_it_inline)
+    reference.core.ruler.at("block", markdown_it_block)
     assert reference.inline.terminator_re.pattern != _MD.inline.terminator_re.pattern
     rng = random.Random(195)
     for _ in range(3000):
@@ -220,12 +223,82 @@ def test_text_without_inline_marks_gets_the_inline_parsers_own_tokens() -> None:
 
 @functools.cache
 def _reference() -> MarkdownIt:
-    """Flash's parser with every rule, and markdown-it's own parsing of every inline piece."""
+    """Flash's parser with every rule, and markdown-it's own parsing of every block and inline
+    piece."""
     parser = _make_parser()
     parser.core.ruler.at("inline", markdown_it_inline)
+    parser.core.ruler.at("block", markdown_it_block)
     return parser
 
 
 def reference_html(text: str) -> str:
     parser = _reference()
     return parser.renderer.render(parser.parse(text, {}), parser.options, {})
+
+
+# Lines for random texts: prose (bold, italics, links, images, figures, French quotes…), and
+# near misses of every block construct (indentation, rules, setext underlines, fences, HTML,
+# tables, definitions, attributes, ordered items…).
+_PROSE = ["Le", "«\u00a0Bien\u00a0»", "**Gras** :", "*italique*", "_souligné_", "__fort__",
+          "[lien](https://a.fr)", "![image](a.png)", "2021 fut", "+33 1 02", "(note)", "’ici",
+          "Été", "x*y*", "C#", "#", "a > b", "a - b", "fin  ", "fin ", "\u00a0", "a\tb", "1.5"]
+_NEAR_MISSES = [
+    "", "#", "####### ", "#\t", "-", "--", "- - -", "---", "***", "* * *", "___", "_ _ _", "* ",
+    "*\t", "+ ", "+", "1. ", "2) ", "2021. ", "12) ", " ", "   ", "    ", "\t", "=", "===",
+    "```", "~~~", "<div>", "<!--", "|", "| a |", ":", ":--", "{#id}", "{.c}", "\\", "[x]: /u",
+    "[^1]: n", "> > ", ">", "> ", "- > ", "- # ", "- 1. ", "- * ", "\u00a0", "\u202f", "\x0c"]
+
+
+def _prose_line(rng: random.Random) -> str:
+    return " ".join(rng.choice(_PROSE) for _ in range(rng.randint(1, 6)))
+
+
+def _simple_text(rng: random.Random, near_misses: float) -> str:
+    """Paragraphs, headings, lists and quotes, apart or next to each other, now and then with
+    a line made of a near miss and prose."""
+    out = []
+    for _ in range(rng.randint(1, 10)):
+        kind = rng.random()
+        if kind < 0.45:
+            block = [_prose_line(rng) for _ in range(rng.randint(1, 4))]
+        elif kind < 0.6:
+            block = ["#" * rng.randint(1, 6) + " " * rng.randint(1, 2) + _prose_line(rng)]
+        elif kind < 0.8:
+            block = ["- " + _prose_line(rng) for _ in range(rng.randint(1, 5))]
+        else:
+            block = ["> " + _prose_line(rng) for _ in range(rng.randint(1, 3))]
+        if rng.random() < near_misses:
+            block[rng.randrange(len(block))] = rng.choice(_NEAR_MISSES) + rng.choice(
+                ["", _prose_line(rng)])
+        out.append("\n".join(block) + "\n" * rng.choice([1, 2, 2, 2, 3]))
+    return "".join(out) + rng.choice(["", "\n", "  ", "\n\n", "\n \t"])
+
+
+def test_simple_texts_get_the_block_parsers_own_tokens() -> None:
+    """Texts of paragraphs, headings, one-line list items and quotes skip markdown-it's block
+    parser (flash.blocks): their tokens must be the ones it gives, every field compared, and
+    every other text must be left to it."""
+    from flash import blocks
+
+    assert _parse_blocks in [rule.fn for rule in _MD.core.ruler.__rules__]
+    for fields in ({}, {"map": [1, 3], "level": 2, "content": "a", "children": []},
+                   {"markup": "##", "hidden": True}):
+        assert blocks._token("inline", "p", 1, **fields) == \
+            Token("inline", "p", 1, block=True, **fields)  # type: ignore[arg-type]
+    rng = random.Random(195)
+    fast = 0
+    for number in range(40000):
+        text = _simple_text(rng, 0.05 if number % 2 else 0.6)
+        ours = blocks.parse(text)
+        if ours is None:
+            continue
+        fast += 1
+        theirs: list[Token] = []
+        _MD.block.parse(text, _MD, {}, theirs)
+        assert _tokens(ours) == _tokens(theirs), repr(text)
+    assert fast > 7000
+    # and through the whole parser, as HTML
+    for _ in range(2000):
+        text = _simple_text(rng, 0.3)
+        assert _MD.renderer.render(_MD.parse(text, {}), _MD.options, {}) == \
+            reference_html(text), repr(text)
