@@ -302,3 +302,48 @@ def test_simple_texts_get_the_block_parsers_own_tokens() -> None:
         text = _simple_text(rng, 0.3)
         assert _MD.renderer.render(_MD.parse(text, {}), _MD.options, {}) == \
             reference_html(text), repr(text)
+
+
+def test_text_with_plain_links_gets_the_inline_parsers_own_tokens() -> None:
+    """Pieces whose only marks are plain links skip markdown-it's inline parser too
+    (markdown._linked_children): the same tokens, every field, for random texts of words, line
+    ends, spaces, links and near misses of links (images, titles, spaces, brackets, entities,
+    parentheses, marks in labels and addresses, other schemes)."""
+    from flash.markdown import _linked_children
+
+    rng = random.Random(195)
+    words = ["a", "Voir", "été", " ", "  ", "\t", "\n", "\n", ".", ",", "!", "(", ")", "]", "é»",
+             "\xa0", ":", "-", "#", "1.", "«", "?"]
+    labels = ["le site", "é", "a b", " espacé ", "x!y", "a^b", "}", "a(b)", "a*b", "a_b", "[x]",
+              "a\nb", "", "a&amp;b", "a`b`", "a\\]"]
+    addresses = ["https://a.fr", "http://b.fr/x?y=1#z", "https://é.fr/ü", "https://a.fr/a_b*c",
+                 "https://a.fr/(x)", "https://a.fr/x y", "https://a.fr/&amp;", "ftp://a.fr",
+                 "javascript:alert(1)", "https://a.fr/%C3", "<https://a.fr>", "https://a.fr\\x",
+                 "https://a.fr \"titre\"", "https://a.fr/'q'", "HTTPS://A.FR"]
+    fast = 0
+    for _ in range(20000):
+        pieces = [rng.choice(words) for _ in range(rng.randint(0, 10))]
+        for _ in range(rng.randint(1, 3)):
+            link = f"[{rng.choice(labels[:7] if rng.random() < 0.7 else labels)}](" \
+                   f"{rng.choice(addresses[:3] if rng.random() < 0.7 else addresses)})"
+            if rng.random() < 0.1:
+                link = rng.choice(["!", " ", "["]) + link
+            pieces.insert(rng.randint(0, len(pieces)), link)
+        content = "".join(pieces)
+        children = _linked_children(content, _MD)
+        if children is None:
+            continue
+        fast += 1
+        ours = [Token("inline", "", 0, content=content, children=children)]
+        theirs = [Token("inline", "", 0, content=content)]
+        markdown_it_inline(StateCore(content, _MD, {}, theirs))  # type: ignore[arg-type]
+        assert _tokens(ours) == _tokens(theirs), repr(content)
+    assert fast > 8000
+    # and documents with such links, through the whole parser, as HTML
+    for _ in range(2000):
+        text = "\n".join(rng.choice(["Voir [le site](https://a.fr/x) ici.", "[a](http://b.fr)",
+                                     "- [é](https://é.fr)", "## [T](https://t.fr)", "",
+                                     "> [q](https://q.fr)  ", "[x](https://a.fr) *y*"])
+                         for _ in range(rng.randint(1, 8)))
+        assert _MD.renderer.render(_MD.parse(text, {}), _MD.options, {}) == \
+            reference_html(text), repr(text)
