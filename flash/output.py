@@ -196,11 +196,7 @@ class Staging:
         try:  # the staging folder starts empty: the file is new there
             _write_file(target, data, os.O_EXCL)
         except FileExistsError:
-            # Written aside then renamed: never through a hard link to the previous site's file.
-            folder, name = os.path.split(target)
-            temporary = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
-            _write_file(temporary, data, os.O_TRUNC)
-            os.replace(temporary, target)
+            _replace(target, data)  # never through a hard link to the previous site's file
 
     def record(self, relative: str, key: str, *, written: bool = True) -> None:
         entry = (relative, key, written, self._group)
@@ -318,9 +314,15 @@ def _overwrite(target: str, data: bytes) -> None:
     except FileNotFoundError:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         linked = False
-    if not linked:
+    if linked:
+        _replace(target, data)
+    else:
         _write_file(target, data, os.O_TRUNC)
-        return
+
+
+def _replace(target: str, data: bytes) -> None:
+    """A new file written aside, then renamed over `target`: other names of the old file keep
+    their content."""
     folder, name = os.path.split(target)
     temporary = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
     _write_file(temporary, data, os.O_TRUNC)
