@@ -15,6 +15,7 @@ from flash import __version__
 from flash.diagnostics import ContentError, Diagnostic
 from flash.output import OutputError
 from flash.settings import Settings, SettingsError, load_settings
+from flash.shipped import LayoutError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -165,7 +166,7 @@ def build(source: str | None, output: str | None, base_url: str | None, drafts: 
         err.print(f"[red bold]Construction annulée[/] : {_summary(exc.diagnostics)}. "
                   "Le site précédent n’a pas été modifié.")
         sys.exit(1)
-    except OutputError as exc:
+    except (OutputError, LayoutError) as exc:
         err.print(f"[red bold]Construction annulée[/] : {escape(str(exc))}")
         sys.exit(1)
     print_diagnostics(report.warnings)
