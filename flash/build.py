@@ -61,6 +61,7 @@ class BuildReport:
     rendered: list[str] = field(default_factory=list)  # files rendered from templates this time
     written: list[str] = field(default_factory=list)  # files that changed in the output folder
     parsed: int = 0  # content files parsed (the others came from the cache)
+    indexed: int = 0  # files of the search index, which Pagefind wrote anew
 
     @property
     def seconds(self) -> float:
@@ -278,6 +279,7 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             if staging.complete:
                 search.index_site(staging, env, site)
                 staging.adopt(search.BUNDLE)
+                report.indexed = sum(key == "tool" for key in staging.manifest.values())
             else:  # no page changed: the index and its page are still right
                 if site.search:
                     staging.keep(search.BUNDLE + "/")

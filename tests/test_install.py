@@ -68,6 +68,7 @@ def test_wheel_and_sdist_hold_the_layouts_assets_and_every_module(dist: Path) ->
         assert {f"{name}/{f}" for f in expected} <= in_sdist
     modules = {f"flash/{f}" for f in _files(REPO / "flash") if f.endswith(".py")}
     assert modules <= in_wheel, "a subpackage is missing from [tool.setuptools] packages"
+    assert "flash/locale/fr/LC_MESSAGES/click.mo" in in_wheel  # the CLI's French
     assert "License-Expression: MIT" in metadata
 
 
@@ -102,6 +103,13 @@ def test_installed_wheel_builds_a_content_folder_from_elsewhere(dist: Path,
                   "--dry-run", "--source", content], elsewhere)
     assert "Simulation (--dry-run)" in proof.stdout
     assert "epreuve@example.org" in proof.stdout
+    assert _run([env / "bin" / "flash", "--help"], elsewhere).stdout.startswith(
+        "Utilisation\u00a0: flash [OPTIONS] COMMANDE [ARGUMENTS]...")
+    typo = subprocess.run([env / "bin" / "flash", "bulid"], cwd=elsewhere, capture_output=True,
+                          text=True, timeout=60)
+    assert typo.returncode == 2
+    assert typo.stderr.endswith("Erreur\u00a0: la commande «\u00a0bulid\u00a0» n’existe pas. "
+                                "Vouliez-vous dire «\u00a0build\u00a0»\u00a0?\n")
 
 
 def test_project_files_override_flash_s_one_by_one(tmp_path: Path) -> None:
