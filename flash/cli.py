@@ -178,7 +178,9 @@ def build(source: str | None, output: str | None, base_url: str | None, drafts: 
     if profile:
         for stage, seconds in report.stages.items():
             out.print(f"  {stage:<28} {seconds * 1000:8.1f} ms")
-        out.print(f"  {_changes(report)} (pages, flux, plan du site et e-mails).")
+        changes = _changes(report)  # pages, feeds, sitemap and e-mails rendered from templates
+        out.print(f"  Détail\u00a0: {changes[0].lower()}{changes[1:]} (pages, flux, plan du site "
+                  "et e-mails).")
     _leave()
 
 

@@ -21,7 +21,7 @@ from conftest import REPO, SAMPLE, parse, write_tree
 from flash.build import build
 from flash.cli import main
 from flash.settings import Settings
-from flash.shipped import LayoutError
+from flash.shipped import LayoutError, missing_layout
 
 SHIPPED = ("layouts", "assets")
 
@@ -85,7 +85,7 @@ def test_installed_wheel_builds_a_content_folder_from_elsewhere(dist: Path,
     elsewhere = tmp_path / "ailleurs"
     elsewhere.mkdir()
     result = _run([env / "bin" / "flash", "build", "--source", content, "--output",
-                   tmp_path / "out", "--no-search"], elsewhere)
+                   tmp_path / "out"], elsewhere)
     assert "Traceback" not in result.stderr
     assert "Site construit" in result.stdout
     out = tmp_path / "out"
@@ -95,6 +95,7 @@ def test_installed_wheel_builds_a_content_folder_from_elsewhere(dist: Path,
     themes = parse(out / "themes" / "index.html")
     assert themes.cssselect("main h1")
     assert (out / "404.html").is_file()
+    assert (out / "pagefind" / "pagefind.js").is_file()  # the search index, from the venv
     (email,) = out.glob("numeros/*/email.html")
     assert parse(email).cssselect("table")
     # The e-mail of an issue, from the installed layouts too.
@@ -149,3 +150,26 @@ def test_a_missing_layout_is_a_french_error(tmp_path: Path) -> None:
     assert "Construction annulée" in result.output
     assert "gabarit introuvable : « partials/bandeau.html »" in result.output
     assert not (tmp_path / "_site").exists()
+
+
+def test_a_missing_e_mail_layout_stops_send_in_french(tmp_path: Path) -> None:
+    project = write_tree(tmp_path / "projet", {
+        "pyproject.toml": '[tool.flash]\ntitle = "Flash"\n',
+        "layouts/email/issue.html": '{% include "email/entete.html" %}\n',
+    })
+    shutil.copytree(SAMPLE, project / "issues")
+    number = next((project / "issues").glob("*/issue.yaml")).read_text().split("number:")[1]
+    result = CliRunner().invoke(main, ["send", number.split()[0], "--to", "a@example.org",
+                                       "--dry-run", "--source", str(project / "issues")])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert ("Envoi impossible\u00a0: gabarit introuvable : « email/entete.html » (demandé par "
+            f"{project / 'layouts' / 'email' / 'issue.html'}, ligne 1)") in result.output
+
+
+def test_a_layout_missing_from_flash_itself_says_to_reinstall() -> None:
+    shipped = Path("/opt/venv/lib/python3.11/site-packages/flash/layouts")
+    message = str(missing_layout("themes.html", [shipped]))
+    assert message.startswith("gabarit introuvable : « themes.html », absent des gabarits "
+                              f"fournis avec Flash ({shipped}) : l’installation de Flash est "
+                              "incomplète. Réinstallez Flash")
