@@ -28,13 +28,14 @@ from flash.cache import (
     Stat,
     code_digest,
     compiled_templates_dir,
-    folder_digest,
+    files_digest,
     tree_stamp,
 )
 from flash.diagnostics import ContentError, Diagnostic
 from flash.model import Article, Corpus, Image, Issue, attach
 from flash.output import Staging, check_target
 from flash.settings import Settings
+from flash.shipped import layout_problem, merged_files, project_dirs
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 # Jinja, Markdown, YAML, Pillow… are imported by the stages that use them, not here: a build
 # with nothing to do is over before they would have loaded.
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 # Everything under /assets/ is named after its content, so it can be cached for a year.
 FINGERPRINTED = {".css", ".js", ".svg", ".png", ".jpg", ".webp", ".ico", ".woff2", ".json"}
 
@@ -61,6 +61,7 @@ class BuildReport:
     rendered: list[str] = field(default_factory=list)  # files rendered from templates this time
     written: list[str] = field(default_factory=list)  # files that changed in the output folder
     parsed: int = 0  # content files parsed (the others came from the cache)
+    indexed: int = 0  # files of the search index, which Pagefind wrote anew
 
     @property
     def seconds(self) -> float:
@@ -76,12 +77,6 @@ def _stage(report: BuildReport, name: str) -> Iterator[None]:
         report.stages[name] = report.stages.get(name, 0.0) + time.perf_counter() - start
 
 
-def project_dir(settings: Settings, name: str) -> Path:
-    """layouts/ or assets/ of the project, else the ones shipped beside the package."""
-    own = settings.root / name
-    return own if own.is_dir() else PACKAGE_ROOT / name
-
-
 STYLESHEET = "flash.css"
 
 
@@ -90,13 +85,13 @@ def fingerprinted(name: str, data: bytes) -> str:
     return f"{stem}.{hashlib.sha256(data).hexdigest()[:10]}{dot}{suffix}"
 
 
-def collect_assets(assets: Path, corpus: Corpus) -> dict[str, tuple[str, bytes]]:
-    """Logical name -> (public URL, content). CSS and JS get a content hash in their name."""
+def collect_assets(assets: list[Path], corpus: Corpus) -> dict[str, tuple[str, bytes]]:
+    """Logical name -> (public URL, content). CSS and JS get a content hash in their name.
+    `assets`: the folders to read, the first one having a file winning (see project_dirs)."""
     from flash.render import organisation_css
 
     found: dict[str, tuple[str, bytes]] = {}
-    for path in sorted(p for p in assets.rglob("*") if p.is_file()):
-        relative = path.relative_to(assets).as_posix()
+    for relative, path in merged_files(assets).items():
         data = path.read_bytes()
         if relative == STYLESHEET:
             data += organisation_css(corpus.organisations).encode()
@@ -159,19 +154,19 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
     report = BuildReport()
     check_target(output, source)
     cache = cache or BuildCache(source, enabled=use_cache)
-    layouts, assets_folder = project_dir(settings, "layouts"), project_dir(settings, "assets")
+    layouts, assets_folder = project_dirs(settings, "layouts"), project_dirs(settings, "assets")
     stamp, trusted, last = "", False, None
     stats: dict[str, Stat] = {}  # what the stamp saw of each file: reading need not look again
     if use_cache and skip_if_unchanged:
         with _stage(report, "vérification des changements"):
-            stamp, trusted = tree_stamp([source, layouts, assets_folder], repr((
+            stamp, trusted = tree_stamp([source, *layouts, *assets_folder], repr((
                 code_digest(), settings, drafts, search_on, emails,
                 importlib.util.find_spec("pagefind_bin") is not None)), stats)
             last = cache.manifests.summary(output, stamp)
     if last is not None:  # nothing changed since the site online was built: nothing to do
         report.pages, report.files, report.articles, report.issues, report.warnings = last
         return report
-    layouts_key = folder_digest(layouts)
+    layouts_key = files_digest(merged_files(layouts))
     with _stage(report, "lecture et vérification"):
         # While other cores parse the content, this one loads Jinja and compiles the templates.
         cache.parsed.meanwhile = partial(_compile_templates, cache, layouts, layouts_key,
@@ -284,6 +279,7 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             if staging.complete:
                 search.index_site(staging, env, site)
                 staging.adopt(search.BUNDLE)
+                report.indexed = sum(key == "tool" for key in staging.manifest.values())
             else:  # no page changed: the index and its page are still right
                 if site.search:
                     staging.keep(search.BUNDLE + "/")
@@ -302,8 +298,11 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
                                  (stamp, summary) if trusted else None,
                                  later=cache.keep_parsed_in_memory)
             cache.save()
-    except BaseException:
+    except BaseException as exc:
         staging.abort()
+        missing = layout_problem(exc, layouts)
+        if missing is not None:
+            raise missing from None
         raise
     finally:
         cache.parsed.wait()
@@ -421,12 +420,11 @@ def _texts(fingerprints: Fingerprints) -> Callable[[Page], tuple[bytes, ...]]:
     return texts
 
 
-def _text_aware(layouts: Path) -> bool:
+def _text_aware(layouts: list[Path]) -> bool:
     """True when only the layouts of TEXT_LAYOUTS show article texts (as the shipped ones do);
     a project layout showing them elsewhere makes every page depend on every text it lists."""
-    for path in layouts.rglob("*"):
-        relative = path.relative_to(layouts).as_posix()
-        if not path.is_file() or relative.startswith(TEXT_LAYOUTS):
+    for relative, path in merged_files(layouts).items():
+        if relative.startswith(TEXT_LAYOUTS):
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         if any(name in text for name in TEXT_FIELDS) or "reading_minutes" in text:
@@ -440,7 +438,7 @@ def _sitemap_inputs(pages: list[Page]) -> str:
     return "\n".join([page.sitemap_entry for page in pages if page.in_sitemap])
 
 
-def _environment(cache: BuildCache, layouts: Path, layouts_key: str) -> Environment:
+def _environment(cache: BuildCache, layouts: list[Path], layouts_key: str) -> Environment:
     """The Jinja environment, reused while the layouts do not change (`flash serve`), with
     compiled templates kept for the next process."""
     from jinja2 import FileSystemBytecodeCache
@@ -462,7 +460,7 @@ def _environment(cache: BuildCache, layouts: Path, layouts_key: str) -> Environm
 Job = tuple[str, "str | Callable[[], str]", Callable[[], str], str]
 
 
-def _compile_templates(cache: BuildCache, layouts: Path, layouts_key: str,
+def _compile_templates(cache: BuildCache, layouts: list[Path], layouts_key: str,
                        then: Callable[[], object] | None = None) -> None:
     """Compiles every template ahead of rendering; one that fails to compile is left for the
     render stage, which reports it where it is used. Also loads Babel's French data (15 ms, once

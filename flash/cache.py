@@ -86,11 +86,11 @@ def code_digest() -> str:
     return _digest(*parts)
 
 
-def folder_digest(folder: Path) -> str:
-    """Every file of a folder (the layouts): any change there may change any page."""
+def files_digest(files: dict[str, Path]) -> str:
+    """Every file of the layouts (relative name -> file): any change may change any page."""
     parts: list[str | bytes] = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        parts += [path.relative_to(folder).as_posix(), path.read_bytes()]
+    for relative, path in sorted(files.items()):
+        parts += [relative, path.read_bytes()]
     return _digest(*parts)
 
 

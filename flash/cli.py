@@ -12,14 +12,18 @@ from typing import TYPE_CHECKING
 import click
 
 from flash import __version__
+from flash.cli_french import FrenchGroup, install
 from flash.diagnostics import ContentError, Diagnostic
 from flash.output import OutputError
 from flash.settings import Settings, SettingsError, load_settings
+from flash.shipped import LayoutError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from flash.build import BuildReport
+
+install()  # click's words in French, before the commands below are declared
 
 
 class _LazyConsole:
@@ -117,7 +121,7 @@ def _leave() -> None:
         os._exit(0)
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=FrenchGroup, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", message="Flash %(version)s")
 def main() -> None:
     """Flash : le site, l’e-mail et les archives du Flash initiatives locales."""
@@ -131,7 +135,8 @@ SOURCE = click.option("--source", "-s", type=click.Path(file_okay=False),
 @SOURCE
 @click.option("--output", "-o", type=click.Path(file_okay=False),
               help="Dossier du site produit (par défaut : _site/).")
-@click.option("--base-url", help="Adresse publique du site, ex. https://flash.example.org")
+@click.option("--base-url", metavar="ADRESSE",
+              help="Adresse publique du site, ex. https://flash.example.org")
 @click.option("--drafts", is_flag=True, help="Inclure les brouillons (draft: true).")
 @click.option("--profile", is_flag=True, help="Afficher le temps passé dans chaque étape.")
 @click.option("--no-search", is_flag=True, help="Ne pas indexer la recherche (Pagefind).")
@@ -165,18 +170,40 @@ def build(source: str | None, output: str | None, base_url: str | None, drafts: 
         err.print(f"[red bold]Construction annulée[/] : {_summary(exc.diagnostics)}. "
                   "Le site précédent n’a pas été modifié.")
         sys.exit(1)
-    except OutputError as exc:
+    except (OutputError, LayoutError) as exc:
         err.print(f"[red bold]Construction annulée[/] : {escape(str(exc))}")
         sys.exit(1)
     print_diagnostics(report.warnings)
-    out.print(f"[green]Site construit[/] dans {escape(str(target))} : {report.issues} numéro(s), "
-              f"{report.articles} article(s), {report.pages} pages, {report.files} fichiers "
-              f"en {report.seconds:.2f} s.")
-    out.print(f"{_changes(report)}.")
+    out.print(f"[green]Site construit[/] dans {escape(str(target))} {built_sentence(report)}")
     if profile:
         for stage, seconds in report.stages.items():
             out.print(f"  {stage:<28} {seconds * 1000:8.1f} ms")
+        changes = _changes(report)  # pages, feeds, sitemap and e-mails rendered from templates
+        out.print(f"  Détail\u00a0: {changes[0].lower()}{changes[1:]} (pages, flux, plan du site "
+                  "et e-mails).")
     _leave()
+
+
+def _count(count: int, one: str, many: str) -> str:
+    return f"{count:,}".replace(",", "\u202f") + f"\u00a0{one if count <= 1 else many}"
+
+
+def built_sentence(report: BuildReport) -> str:
+    """The end of « Site construit dans … »: what the site holds, then what this build
+    changed in it, in one sentence."""
+    files = report.files
+    written = min(len(set(report.written)) + report.indexed, files)
+    if not written:
+        change = "aucun n’a changé depuis la construction précédente"
+    elif written == files:
+        change = "cette construction les a tous écrits"
+    else:
+        change = f"cette construction en a écrit {written}, les autres n’ont pas changé"
+    seconds = f"{report.seconds:.2f}".replace(".", ",")
+    return (f"en {seconds}\u00a0s\u00a0: {_count(report.issues, 'numéro', 'numéros')}, "
+            f"{_count(report.articles, 'article', 'articles')}\u202f; le site compte "
+            f"{_count(files, 'fichier', 'fichiers')}, dont "
+            f"{_count(report.pages, 'page', 'pages')}\u202f; {change}.")
 
 
 def _changes(report: BuildReport) -> str:
@@ -193,7 +220,8 @@ def _changes(report: BuildReport) -> str:
               help="Dossier du contenu (par défaut : issues/ du projet).")
 @click.option("--output", "-o", type=click.Path(file_okay=False),
               help="Dossier de l’aperçu (par défaut : .flash-cache/apercu/).")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d’écoute.")
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="ADRESSE",
+              help="Adresse d’écoute.")
 @click.option("--port", "-p", default=8000, show_default=True, type=click.IntRange(0, 65535),
               help="Port d’écoute (0 : un port libre).")
 def serve(source: str | None, output: str | None, host: str, port: int) -> None:
@@ -240,12 +268,12 @@ def new() -> None:
 
 
 @new.command("issue")
-@click.argument("number", type=click.IntRange(min=1))
+@click.argument("number", type=click.IntRange(min=1), metavar="NUMÉRO")
 @click.option("--date", "month", metavar="AAAA-MM",
               help="Mois du numéro (par défaut : ce mois-ci).")
 @SOURCE
 def new_issue_command(number: int, month: str | None, source: str | None) -> None:
-    """Crée le dossier du numéro NUMBER avec son issue.yaml."""
+    """Crée le dossier du numéro NUMÉRO avec son issue.yaml."""
     from flash.scaffold import ScaffoldError, new_issue
 
     _, folder = _settings(source)
@@ -258,13 +286,13 @@ def new_issue_command(number: int, month: str | None, source: str | None) -> Non
 
 
 @new.command("article")
-@click.argument("issue", type=int)
-@click.argument("title")
+@click.argument("issue", type=int, metavar="NUMÉRO")
+@click.argument("title", metavar="TITRE")
 @click.option("--organisation", "-g", required=True,
               help="Identifiant de l’organisation (voir organisations.yaml).")
 @SOURCE
 def new_article_command(issue: int, title: str, organisation: str, source: str | None) -> None:
-    """Crée un article « TITLE » dans le numéro ISSUE."""
+    """Crée un article « TITRE » dans le numéro NUMÉRO."""
     from flash.scaffold import ScaffoldError, new_article
 
     _, folder = _settings(source)
@@ -280,18 +308,19 @@ SECURITY_LABELS = {"starttls": "STARTTLS", "ssl": "SSL/TLS", "none": "sans chiff
 
 
 @main.command()
-@click.argument("number", type=click.IntRange(min=1))
+@click.argument("number", type=click.IntRange(min=1), metavar="NUMÉRO")
 @click.option("--to", "to", metavar="ADRESSES",
               help="Envoyer une épreuve à ces adresses, séparées par des virgules.")
 @click.option("--list", "list_path", type=click.Path(dir_okay=False), metavar="FICHIER.csv",
               help="Envoyer à toute la liste (colonnes email et, si besoin, name). Un journal "
                    "FICHIER.envoi-NUMÉRO.sqlite, à côté, permet de reprendre un envoi interrompu.")
 @click.option("--dry-run", is_flag=True, help="Afficher ce qui serait envoyé, sans rien envoyer.")
-@click.option("--base-url", help="Adresse publique du site, pour les liens de l’e-mail.")
+@click.option("--base-url", metavar="ADRESSE",
+              help="Adresse publique du site, pour les liens de l’e-mail.")
 @SOURCE
 def send(number: int, to: str | None, list_path: str | None, dry_run: bool,
          base_url: str | None, source: str | None) -> None:
-    """Envoie le numéro NUMBER par e-mail : une épreuve (--to) ou toute la liste (--list).
+    """Envoie le numéro NUMÉRO par e-mail : une épreuve (--to) ou toute la liste (--list).
 
     Relancer la même commande après une interruption reprend l’envoi là où il s’était arrêté,
     sans jamais envoyer deux fois le numéro à la même personne."""

@@ -28,11 +28,12 @@ from rich.console import Console
 from rich.markup import escape
 from tornado import httpserver, ioloop, netutil, web, websocket
 
-from flash.build import BuildReport, build, project_dir
+from flash.build import BuildReport, build
 from flash.cache import BuildCache, Stat, cache_dir, tree_stamp
 from flash.diagnostics import ContentError, Diagnostic
 from flash.output import OutputError
 from flash.settings import Settings, SettingsError, load_settings
+from flash.shipped import project_dirs
 from flash.typography import french
 
 POLL_SECONDS = 0.1
@@ -73,8 +74,8 @@ class Preview:
     last_change: float = 0.0  # time.monotonic() of the last change seen
 
     def watched(self) -> list[Path]:
-        folders = [self.source, project_dir(self.settings, "layouts"),
-                   project_dir(self.settings, "assets")]
+        folders = [self.source, *project_dirs(self.settings, "layouts"),
+                   *project_dirs(self.settings, "assets")]
         pyproject = self.settings.root / "pyproject.toml"
         return [*folders, pyproject] if pyproject.is_file() else folders
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, MutableMapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from types import CodeType
@@ -72,9 +72,11 @@ class _Template(Template):
         return template
 
 
-def make_environment(layouts: Path) -> Environment:
+def make_environment(layouts: Path | Sequence[Path]) -> Environment:
+    """`layouts`: a folder, or folders searched in order (a project's own, then Flash's)."""
+    folders = [layouts] if isinstance(layouts, Path) else list(layouts)
     env = Environment(
-        loader=FileSystemLoader(str(layouts)),
+        loader=FileSystemLoader([str(folder) for folder in folders]),
         autoescape=select_autoescape(["html", "xml"]),
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -1,5 +1,9 @@
 """A built site served as Netlify would: static files on 127.0.0.1, pretty URLs, 404.html for
-missing pages, and the [[headers]] of netlify.toml; plus a headless Chromium to look at it."""
+missing pages, and the [[headers]] of netlify.toml; plus a headless Chromium to look at it.
+
+Also a way to look at a built `_site` itself, which `python3 -m http.server` would answer with
+its English error page for a missing address:
+    python3 tests/site_server.py [_site] [--port 8000]"""
 
 from __future__ import annotations
 
@@ -89,12 +93,13 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve(root: Path, headers: Callable[[str], dict[str, str]] | None = None
+def serve(root: Path, headers: Callable[[str], dict[str, str]] | None = None, port: int = 0
           ) -> Iterator[str]:
-    """Serves `root` on a free port of 127.0.0.1 until the block ends; yields the base URL."""
+    """Serves `root` on 127.0.0.1 (`port`, by default a free one) until the block ends; yields
+    the base URL."""
     handler = type("Handler", (_Handler,), {
         "extra_headers": staticmethod(headers or (lambda path: {}))})
-    server = _Server(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
+    server = _Server(("127.0.0.1", port), functools.partial(handler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -116,3 +121,30 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def main(argv: list[str]) -> None:
+    """`python3 tests/site_server.py [_site] [--port 8000]`: the built site as Netlify will
+    serve it, until Ctrl+C."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("root", nargs="?", default="_site", type=Path)
+    parser.add_argument("--port", type=int, default=8000)
+    options = parser.parse_args(argv)
+    if not (options.root / "index.html").is_file():
+        sys.exit(f"{options.root} n’est pas un site construit : lancez d’abord « flash build ».")
+    rules = header_rules(netlify_config())
+    with serve(options.root, lambda path: headers_for(rules, path), options.port) as url:
+        print(f"{options.root} servi sur {url}/ comme le servira Netlify (404.html, en-têtes de "
+              "netlify.toml) — Ctrl+C pour arrêter.", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -22,7 +22,7 @@ def test_version_and_help() -> None:
     for command in ([], ["build"], ["check"], ["new"], ["new", "issue"], ["new", "article"]):
         result = flash(*command, "--help")
         assert result.returncode == 0, command
-        assert "Usage:" in result.stdout
+        assert "Utilisation\u00a0:" in result.stdout
 
 
 def test_new_issue_then_article_then_build(tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ def test_new_issue_then_article_then_build(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr
     # The command leaves with os._exit after a build: what it printed must all be there.
     assert built.stdout.startswith("Site construit") and built.stdout.endswith(
-        "fichiers réécrits.\n"), built.stdout
+        "cette construction les a tous écrits.\n"), built.stdout
     page = parse(out / "numeros/196/un-jardin-partage-a-auby/index.html")
     assert page.cssselect("h1")[0].text_content() == "Un jardin partagé à Auby\u202f!"
     assert page.cssselect('link[rel="canonical"]')[0].get("href") == (

@@ -13,7 +13,7 @@ import pytest
 from conftest import BASE_URL, SAMPLE, generate, parse, settings_for, write_tree
 from lxml import html as lxml_html
 
-from flash.build import build, load, project_dir
+from flash.build import build, load
 from flash.mail.compose import (
     MAX_HTML_BYTES,
     PLACEHOLDER,
@@ -26,6 +26,7 @@ from flash.mail.subscribers import read_list
 from flash.mail.text import WIDTH
 from flash.mail.unsubscribe import recipient_url, token, verify
 from flash.output import OutputError
+from flash.shipped import project_dirs
 from flash.templates import make_environment
 
 SUBJECT = "Flash initiatives locales N°195 – mars 2021"
@@ -156,7 +157,7 @@ def test_twelve_articles_stay_under_gmail_clipping(tmp_path: Path) -> None:
 def test_content_setting_forces_full_or_summary(tmp_path: Path) -> None:
     corpus, _ = load(SAMPLE)
     issue = corpus.issues[0]
-    env = make_environment(project_dir(settings_for(), "layouts"))
+    env = make_environment(project_dirs(settings_for(), "layouts"))
     summary = compose(env, issue, settings_for(email_content="summary"))
     assert summary.mode == "summary" and "Lire la suite" in summary.html
     assert compose(env, issue, settings_for()).mode == "full"
@@ -254,7 +255,7 @@ def test_personal_message_headers(tmp_path: Path) -> None:
     config = settings_for(email_from="Flash initiatives locales <flash@alfi-asso.org>",
                           reply_to="Service communication <communication@alfi-asso.org>",
                           subject="{title} n°{number} ({month})")
-    env = make_environment(project_dir(config, "layouts"))
+    env = make_environment(project_dirs(config, "layouts"))
     composed = compose(env, corpus.issues[0], config)
     key = b"secret"
     url = recipient_url(config, key, "Jeanne.Martin@Exemple.fr")
@@ -277,7 +278,7 @@ def test_personal_message_headers(tmp_path: Path) -> None:
 
 def test_email_settings_mistakes_are_french(tmp_path: Path) -> None:
     corpus, _ = load(SAMPLE)
-    env = make_environment(project_dir(settings_for(), "layouts"))
+    env = make_environment(project_dirs(settings_for(), "layouts"))
     with pytest.raises(EmailError, match="champs possibles"):
         compose(env, corpus.issues[0], settings_for(subject="{titre} N°{number}"))
     composed = compose(env, corpus.issues[0], settings_for(email_from="pas une adresse"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flash.build import load, project_dir
+from flash.build import load
 from flash.diagnostics import ContentError, Diagnostic
 from flash.mail.compose import Composed, EmailError, compose, published
 from flash.mail.journal import FAILED, SENDING, SENT, Journal, JournalError, journal_path
@@ -14,6 +14,7 @@ from flash.mail.send import Outcome, Progress, SendError, check_smtp, send_issue
 from flash.mail.subscribers import ListError, Problem, Recipient, parse_addresses, read_list
 from flash.mail.unsubscribe import SecretMissing, secret
 from flash.settings import Settings
+from flash.shipped import layout_problem, project_dirs
 from flash.templates import make_environment
 
 
@@ -61,12 +62,18 @@ def prepare(source: Path, number: int, settings: Settings, *, to: str | None = N
         known = ", ".join(str(i.number) for i in corpus.issues[:5])
         raise CampaignError(f"le numéro {number} n’existe pas dans {source} (derniers numéros : "
                             f"{known or 'aucun'})")
-    env = make_environment(project_dir(settings, "layouts"))
+    layouts = project_dirs(settings, "layouts")
+    env = make_environment(layouts)
     try:
         composed = compose(env, issue, settings)
         published(composed)  # checks From, Reply-To and the mailto address before any sending
     except EmailError as exc:
         raise CampaignError(str(exc)) from None
+    except Exception as exc:
+        missing = layout_problem(exc, layouts)
+        if missing is None:
+            raise
+        raise CampaignError(str(missing)) from None
     try:
         key: bytes | None = secret(settings)
     except SecretMissing as exc:
