@@ -256,15 +256,16 @@ def _columns(header: list[str]) -> _Columns | None:
 
 def _describe(columns: _Columns, header: list[str]) -> str:
     if not columns.header:
-        return (f"pas de ligne d’en-tête : adresses lues dans la colonne {columns.email + 1}, "
+        return (f"pas de ligne d’en-tête\u00a0: adresses lues dans la colonne {columns.email + 1}, "
                 "sans nom")
-    def quoted(index: int) -> str:
-        return f"« {header[index].strip()} »"
 
-    parts = [f"adresse : {quoted(columns.email)}"]
+    def quoted(index: int) -> str:
+        return f"«\u202f{header[index].strip()}\u202f»"
+
     names = [quoted(i) for i in (columns.full, columns.first, columns.last) if i is not None]
-    parts.append("nom : " + (" + ".join(names) if names else "aucune colonne de nom"))
-    return ", ".join(parts)
+    found = (f"noms dans {' et '.join(names)}" if names else "aucune colonne de nom (envoi "
+             "sans nom)")
+    return f"adresses lues dans la colonne {quoted(columns.email)}, {found}"
 
 
 # --- the list ---------------------------------------------------------------------------------
