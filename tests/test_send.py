@@ -27,7 +27,7 @@ from conftest import BASE_URL, REPO, SAMPLE
 
 from flash.mail import campaign as campaigns
 from flash.mail.journal import Journal, JournalError, journal_path
-from flash.mail.send import Outcome, _Pacer, wire_body
+from flash.mail.send import MAILING, RECIPIENT, UNCLEAR, Outcome, _Pacer, concerns, wire_body
 from flash.mail.unsubscribe import verify
 from flash.settings import Settings, SmtpSettings
 
@@ -243,17 +243,99 @@ def test_permanent_refusals_are_recorded_listed_and_never_retried(tmp_path: Path
 
 def test_a_relay_refusing_everything_stops_the_run_instead_of_failing_the_list(
         tmp_path: Path) -> None:
+    """Every recipient answered 554 5.7.1 (the message itself refused): the run stops with a
+    French reason, nobody is failed, and once the relay accepts the same command resumes
+    without sending anyone twice."""
     valid = addresses(30)
     refusing = True
     rcpt = lambda address, attempt: "554 5.7.1 Message refusé" if refusing else None  # noqa: E731
     list_path = write_list(tmp_path / "abonnes.csv", valid)
     with smtp_server(Behaviour(rcpt=rcpt)) as (handler, port):
         outcome = send(list_path, settings(port))
-        assert outcome.stopped and "10 messages de suite" in outcome.stopped
+        assert outcome.stopped and outcome.stopped.startswith(
+            "le relais refuse le message lui-même\u00a0: 10 refus de suite sans aucune remise")
+        assert "le code 5.7 désigne l’expéditeur ou le message" in outcome.stopped
         assert not outcome.failed  # back to pending: the list is not blamed
+        assert len(outcome.deferred) == 10 and outcome.untried == 20
+        assert sum(handler.attempts.values()) == 10 and not handler.received
         refusing = False
-        send(list_path, settings(port))
+        again = send(list_path, settings(port))
+        assert again.sent_now == 30 and not again.stopped and not again.failed
         assert_exactly_once(handler, valid)
+    assert journal_states(list_path) == Counter(sent=30)
+
+
+def test_a_dozen_unknown_users_in_a_row_do_not_stop_the_mailing(tmp_path: Path) -> None:
+    """A partner's closed domain, its addresses sorted together: twelve 550 5.1.1 in a row
+    are twelve recipients refused for good, not a relay refusing the mailing."""
+    valid = addresses(10) + [f"agent{n:02d}@partenaire-ferme.fr" for n in range(12)] + \
+        [f"suite{n:03d}@exemple.fr" for n in range(20)]
+    closed = {a for a in valid if a.endswith("@partenaire-ferme.fr")}
+    rcpt = lambda address, attempt: f"550 5.1.1 <{address}>: Recipient address rejected: " \
+        "User unknown" if address in closed else None  # noqa: E731
+    list_path = write_list(tmp_path / "abonnes.csv", valid)
+    with smtp_server(Behaviour(rcpt=rcpt)) as (handler, port):
+        outcome = send(list_path, settings(port))
+        assert not outcome.stopped
+        assert outcome.sent_now == 30
+        assert {row[0] for row in outcome.failed} == closed
+        assert all(row[2].startswith("550 5.1.1") for row in outcome.failed)
+        assert_exactly_once(handler, [a for a in valid if a not in closed])
+        again = send(list_path, settings(port))  # refused for good: never asked again
+        assert again.sent_now == 0 and len(again.failed) == 12
+        assert all(handler.attempts[a] == 1 for a in closed)
+    assert journal_states(list_path) == Counter(sent=30, failed=12)
+
+
+@pytest.mark.parametrize(("reply", "stage", "expected"), [
+    ("550 5.1.1 User unknown", "rcpt", RECIPIENT),
+    ("550 5.1.10 RESOLVER.ADR.RecipientNotFound", "rcpt", RECIPIENT),
+    ("552 5.2.2 Mailbox full", "rcpt", RECIPIENT),
+    ("550 5.2.1 Mailbox disabled", "dot", RECIPIENT),
+    ("554 5.7.1 Message refusé", "rcpt", MAILING),
+    ("550 5.7.26 Unauthenticated email is not accepted (DMARC)", "dot", MAILING),
+    ("552 5.3.4 Message size exceeds fixed limit", "dot", MAILING),
+    ("554 5.6.0 Message content rejected", "dot", MAILING),
+    ("550 Mailbox unavailable", "rcpt", UNCLEAR),
+    ("550 Message refused", "dot", MAILING),
+    ("554 Transaction failed", "rcpt", MAILING),
+    ("550 5.4.4 Unable to route", "rcpt", UNCLEAR),
+    ("550 5.0.0 Refused", "rcpt", UNCLEAR),
+])
+def test_refusals_are_judged_by_their_enhanced_status_code(reply: str, stage: str,
+                                                           expected: str) -> None:
+    assert concerns(reply, stage) == expected
+
+
+def test_unclear_refusals_from_one_domain_fail_but_from_many_stop(tmp_path: Path) -> None:
+    """No enhanced code: twelve refusals of one domain are its mailboxes; twelve over several
+    domains, with nobody delivered, are the relay's."""
+    one = [f"agent{n:02d}@ferme.fr" for n in range(12)] + addresses(5)
+    many = [f"agent{n:02d}@domaine{n % 4}.fr" for n in range(12)] + addresses(5)
+    reply = "550 Mailbox unavailable"
+    for valid, stops in ((one, False), (many, True)):
+        refused = set(valid[:12])
+        rcpt = lambda address, attempt, r=refused: reply if address in r else None  # noqa: E731
+        list_path = write_list(tmp_path / f"liste-{stops}.csv", valid)
+        with smtp_server(Behaviour(rcpt=rcpt)) as (_, port):
+            outcome = send(list_path, settings(port))
+        assert bool(outcome.stopped) is stops
+        if stops:
+            assert not outcome.failed and outcome.sent_now == 0
+        else:
+            assert {row[0] for row in outcome.failed} == refused and outcome.sent_now == 5
+
+
+def test_unknown_users_of_many_domains_in_a_row_stop_the_run(tmp_path: Path) -> None:
+    """5.1.1 from five unrelated domains, ten in a row, nobody delivered: the relay refuses."""
+    valid = [f"personne{n:02d}@domaine{n % 5}.fr" for n in range(10)] + addresses(5)
+    rcpt = lambda address, attempt: "550 5.1.1 Unknown" if "@domaine" in address \
+        else None  # noqa: E731
+    list_path = write_list(tmp_path / "abonnes.csv", valid)
+    with smtp_server(Behaviour(rcpt=rcpt)) as (_, port):
+        outcome = send(list_path, settings(port))
+    assert outcome.stopped and "de 5 domaines différents" in outcome.stopped
+    assert not outcome.failed and len(outcome.deferred) == 10
 
 
 def test_connection_dropped_mid_list_is_resumed(tmp_path: Path) -> None:
@@ -293,9 +375,12 @@ def test_connection_lost_after_the_final_dot_is_never_sent_twice(tmp_path: Path)
 
 def test_server_out_of_reach_stops_with_a_clear_reason(tmp_path: Path) -> None:
     list_path = write_list(tmp_path / "abonnes.csv", addresses(3))
-    outcome = send(list_path, settings(free_port(), max_attempts=2))
-    assert outcome.stopped and "injoignable" in outcome.stopped
-    assert outcome.sent_now == 0 and len(outcome.deferred) == 3
+    port = free_port()
+    with pytest.raises(campaigns.CampaignError) as error:
+        send(list_path, settings(port, max_attempts=2))
+    assert str(error.value) == (
+        f"le relais SMTP 127.0.0.1:{port} refuse la connexion (aucun serveur n’écoute sur ce "
+        "port)\u00a0: vérifiez host, port et security sous [tool.flash.smtp] dans pyproject.toml")
     assert journal_states(list_path) == Counter(pending=3)
 
 
@@ -371,7 +456,7 @@ def test_cli_dry_run_proof_and_reports(tmp_path: Path) -> None:
         assert not list(root.glob("*.sqlite"))  # a proof keeps no journal: send it again at will
         real = run_flash(root, "send", "195", "--list", "abonnes.csv")
         assert real.returncode == 0, real.stderr
-        assert "4 message(s) envoyé(s)" in real.stdout
+        assert "4 messages envoyés (4 sur 4 au total)." in real.stdout
         assert sum(handler.count().values()) == 6
 
 

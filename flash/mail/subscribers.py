@@ -260,7 +260,8 @@ def _describe(columns: _Columns, header: list[str]) -> str:
                 "sans nom")
 
     def quoted(index: int) -> str:
-        return f"«\u202f{header[index].strip()}\u202f»"
+        shown = header[index].replace("\ufeff", "").strip()
+        return f"«\u202f{shown}\u202f»"
 
     names = [quoted(i) for i in (columns.full, columns.first, columns.last) if i is not None]
     found = (f"noms dans {' et '.join(names)}" if names else "aucune colonne de nom (envoi "
