@@ -605,3 +605,148 @@ def test_login_with_the_password_from_the_environment(tmp_path: Path,
         assert_exactly_once(handler, valid)
     finally:
         controller.stop()
+
+
+# --- a first mailing, as the guide’s « Premier envoi » walks it (issue 13 §6) ------------------
+
+def bare_project(tmp_path: Path, smtp: str = "") -> Path:
+    """A project as a newcomer has it: [tool.flash] without [tool.flash.smtp], or with `smtp`."""
+    root = tmp_path / "projet"
+    shutil.copytree(SAMPLE, root / "issues")
+    (root / "pyproject.toml").write_text(
+        f'[tool.flash]\nbase_url = "{BASE_URL}"\n{smtp}', encoding="utf-8")
+    return root
+
+
+def run_bare(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("FLASH_UNSUBSCRIBE_SECRET", "FLASH_SMTP_PASSWORD")}
+    return subprocess.run([*FLASH, *args], cwd=root, capture_output=True, text=True,
+                          env={**environment, "COLUMNS": "200", **env}, timeout=120)
+
+
+def test_a_proof_with_no_relay_configured_says_so(tmp_path: Path) -> None:
+    root = bare_project(tmp_path)
+    started = time.monotonic()
+    result = run_bare(root, "send", "195", "--to", "moi@exemple.fr")
+    assert time.monotonic() - started < 20  # no retries against a relay that does not exist
+    assert result.returncode == 1
+    assert ("Envoi impossible\u00a0: aucun relais SMTP n’est réglé\u00a0: indiquez-le sous "
+            "[tool.flash.smtp] dans pyproject.toml") in result.stderr
+    assert "Premier envoi" in result.stderr
+    for wrong in ("Refus temporaires", "Errno", "localhost", "Traceback"):
+        assert wrong not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(("smtp", "expected"), [
+    ('[tool.flash.smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n',
+     "le relais SMTP 127.0.0.1:{port} refuse la connexion (aucun serveur n’écoute sur ce port)"),
+    ('[tool.flash.smtp]\nhost = "smtp.introuvable.invalid"\n',
+     "l’adresse du relais SMTP «\u202fsmtp.introuvable.invalid\u202f» est introuvable"),
+])
+def test_a_proof_to_a_relay_out_of_reach_names_the_setting(tmp_path: Path, smtp: str,
+                                                           expected: str) -> None:
+    port = free_port()
+    root = bare_project(tmp_path, smtp.replace("{port}", str(port)))
+    result = run_bare(root, "send", "195", "--to", "moi@exemple.fr")
+    assert result.returncode == 1
+    assert f"Envoi impossible\u00a0: {expected.replace('{port}', str(port))}" in result.stderr
+    assert "vérifiez host, port et security sous [tool.flash.smtp]" in result.stderr
+    for wrong in ("Refus temporaires", "Errno", "Connection refused", "Traceback"):
+        assert wrong not in result.stderr + result.stdout
+
+
+def test_a_dry_run_needs_no_secret_and_says_what_the_real_run_needs(tmp_path: Path) -> None:
+    root = bare_project(tmp_path)
+    write_list(root / "abonnes.csv", addresses(3))
+    result = run_bare(root, "send", "195", "--list", "abonnes.csv", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Simulation (--dry-run)\u00a0: rien n’est envoyé." in out
+    assert "Pour le vrai envoi, il faudra encore\u00a0:" in out
+    assert "– aucun relais SMTP n’est réglé" in out
+    assert "– secret des liens de désabonnement absent\u00a0: définissez la variable " \
+           "d’environnement FLASH_UNSUBSCRIBE_SECRET" in out
+    assert not journal_path(root / "abonnes.csv", 195).exists()
+    # Once everything is there, the dry run says it is ready.
+    root2 = bare_project(tmp_path / "b", '[tool.flash.smtp]\nhost = "smtp-relay.brevo.com"\n'
+                                         'user = "flash@exemple.org"\nrate = 0\n')
+    write_list(root2 / "abonnes.csv", addresses(3))
+    ready = run_bare(root2, "send", "195", "--list", "abonnes.csv", "--dry-run",
+                     FLASH_UNSUBSCRIBE_SECRET=SECRET, FLASH_SMTP_PASSWORD="clé")
+    assert ready.returncode == 0, ready.stderr
+    assert ("Le relais serait smtp-relay.brevo.com:587 (STARTTLS), sans limite de débit."
+            in ready.stdout)
+    assert ("Prêt pour le vrai envoi\u00a0: relais réglé, mot de passe présent "
+            "(FLASH_SMTP_PASSWORD), secret des liens de désabonnement présent.") in ready.stdout
+
+
+def test_dry_run_counts_add_up_to_the_rows_of_the_file(tmp_path: Path) -> None:
+    root = project(tmp_path, free_port(), rate=2.5)
+    (root / "abonnes.csv").write_text(
+        "Prénom;Nom;E-mail;;\n"
+        "Marie;Lefèvre;marie@exemple.fr;;\n"
+        "Jean;Petit;pas-une-adresse;;\n"
+        ";;;;\n"
+        "Léa;Roux;lea@exemple.fr;;\n"
+        "Marie;Lefèvre;MARIE@exemple.fr;;\n"
+        "Paul;Durand;paul@exemple.fr;;\n", encoding="utf-8")
+    result = run_flash(root, "send", "195", "--list", "abonnes.csv", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert ("abonnes.csv\u00a0: adresses lues dans la colonne «\u202fE-mail\u202f», noms dans "
+            "«\u202fPrénom\u202f» et «\u202fNom\u202f».") in out
+    assert ("abonnes.csv\u00a0: 6 lignes sous l’en-tête = 3 destinataires + 2 lignes ignorées "
+            "+ 1 ligne vide\u202f; chaque ligne est comptée.") in out
+    assert "3 destinataires\u00a0: 3 à envoyer." in out
+    assert "à 2,5 messages par seconde au plus" in out
+    assert "ligne 2\u00a0: marie@exemple.fr (Marie Lefèvre)" in out
+    assert "abonnes.csv:3\u00a0: adresse invalide" in result.stderr
+    assert "abonnes.csv:6\u00a0: adresse en double" in result.stderr
+    assert "(s)" not in out + result.stderr
+
+
+def test_an_excel_list_is_mailed_to_first_and_last_name(tmp_path: Path) -> None:
+    with smtp_server() as (handler, port):
+        root = project(tmp_path, port, rate=0)
+        (root / "abonnes.csv").write_bytes(
+            "Prénom;Nom;E-mail\r\nMarie;Lefèvre;marie@exemple.fr\r\n".encode("cp1252"))
+        result = run_flash(root, "send", "195", "--list", "abonnes.csv")
+        assert result.returncode == 0, result.stderr
+        (received,) = handler.received
+    assert received.message["To"].addresses[0].display_name == "Marie Lefèvre"
+    assert "1 message envoyé (1 sur 1 au total)." in result.stdout
+    for wrong in ("(s)", "0 message(s) par seconde", "à 0 message"):
+        assert wrong not in result.stdout + result.stderr
+
+
+def test_plurals_and_figures_are_french() -> None:
+    from flash.mail.report import count, number, rate
+
+    assert [count(n, "destinataire") for n in (0, 1, 2, 1500)] == [
+        "0 destinataire", "1 destinataire", "2 destinataires", "1\u202f500 destinataires"]
+    assert count(3, "ligne ignorée") == "3 lignes ignorées"
+    assert number(2.5) == "2,5"
+    assert rate(SmtpSettings(rate=0)) == "sans limite de débit"
+    assert rate(SmtpSettings(rate=1)) == "à 1 message par seconde au plus"
+    assert rate(SmtpSettings(rate=10)) == "à 10 messages par seconde au plus"
+
+
+def test_a_stopped_cli_run_says_how_to_go_on(tmp_path: Path) -> None:
+    refusing = True
+    rcpt = lambda address, attempt: "554 5.7.1 Message refusé" if refusing else None  # noqa: E731
+    with smtp_server(Behaviour(rcpt=rcpt)) as (handler, port):
+        root = project(tmp_path, port, rate=0)
+        valid = addresses(14)
+        write_list(root / "abonnes.csv", valid)
+        stopped = run_flash(root, "send", "195", "--list", "abonnes.csv")
+        assert stopped.returncode == 1
+        assert "Envoi arrêté\u00a0: le relais refuse le message lui-même" in stopped.stderr
+        assert ("14 destinataires en attente, et personne n’a reçu le numéro deux fois\u202f: "
+                "relancez la même commande une fois le problème réglé") in stopped.stderr
+        assert "Refus définitifs" not in stopped.stderr
+        refusing = False
+        resumed = run_flash(root, "send", "195", "--list", "abonnes.csv")
+        assert resumed.returncode == 0, resumed.stderr
+        assert "14 messages envoyés (14 sur 14 au total)." in resumed.stdout
+        assert_exactly_once(handler, valid)
