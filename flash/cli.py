@@ -304,9 +304,6 @@ def new_article_command(issue: int, title: str, organisation: str, source: str |
     out.print(f"[green]Article créé[/] : {escape(str(created))}")
 
 
-SECURITY_LABELS = {"starttls": "STARTTLS", "ssl": "SSL/TLS", "none": "sans chiffrement"}
-
-
 @main.command()
 @click.argument("number", type=click.IntRange(min=1), metavar="NUMÉRO")
 @click.option("--to", "to", metavar="ADRESSES",
@@ -326,13 +323,14 @@ def send(number: int, to: str | None, list_path: str | None, dry_run: bool,
     sans jamais envoyer deux fois le numéro à la même personne."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from flash.mail.campaign import CampaignError, prepare, run
+    from flash.mail import report
+    from flash.mail.campaign import CampaignError, prepare, reach, run
 
     settings, folder = _settings(source)
     settings = settings.with_overrides(base_url=base_url)
     try:
         campaign = prepare(folder, number, settings, to=to,
-                           list_path=Path(list_path) if list_path else None)
+                           list_path=Path(list_path) if list_path else None, dry_run=dry_run)
     except CampaignError as exc:
         print_diagnostics(exc.diagnostics)
         err.print(f"[red bold]Envoi impossible[/]\u00a0: {escape(str(exc))}")
@@ -347,35 +345,45 @@ def send(number: int, to: str | None, list_path: str | None, dry_run: bool,
     content = "articles complets" if composed.mode == "full" else "résumés"
     out.print(f"[bold]{escape(composed.subject)}[/] ({content}, "
               f"{composed.html_bytes / 1024:.0f}\u202fKo de HTML)")
-    out.print(f"{len(campaign.recipients)} destinataire(s) valide(s)\u00a0: {len(todo)} à envoyer, "
-              f"{sent_before} déjà envoyé(s), {failed_before} en échec définitif, "
-              f"{uncertain_before} incertain(s).")
+    if campaign.subscribers is not None:
+        for line in report.list_lines(campaign.subscribers):
+            out.print(escape(line))
+    out.print(escape(report.plan_line(campaign)))
     if dry_run:
-        out.print("[yellow]Simulation (--dry-run)[/]\u00a0: rien n’est envoyé. Le serveur serait "
-                  f"{escape(settings.smtp.host)}:{settings.smtp.port} "
-                  f"({SECURITY_LABELS.get(settings.smtp.security, settings.smtp.security)}), "
-                  f"à {settings.smtp.rate:g} message(s) par seconde au plus.")
+        for line in report.dry_run_lines(campaign, settings.smtp):
+            out.print(escape(line))
         for recipient in todo[:20]:
             label = f" ({escape(recipient.name)})" if recipient.name else ""
             line = f"ligne {recipient.line}\u00a0: " if list_path else ""
             out.print(f"  {line}{escape(recipient.email)}{label}")
         if len(todo) > 20:
-            out.print(f"  … et {len(todo) - 20} autre(s).")
+            out.print(f"  … et {escape(report.count(len(todo) - 20, 'autre'))}.")
         return
     if not todo:
         out.print("[green]Rien à envoyer[/]\u00a0: chaque destinataire de la liste a déjà été "
                   "traité.")
         return
+    try:
+        with _status("Connexion au relais SMTP…"):
+            reach(campaign)
+    except CampaignError as exc:
+        err.print(f"[red bold]Envoi impossible[/]\u00a0: {escape(str(exc))}")
+        sys.exit(1)
     columns = (TextColumn("Envoi"), BarColumn(), TextColumn(
-        "[green]{task.fields[sent]} envoyé(s)[/] · [red]{task.fields[failed]} échec(s)[/] · "
-        "{task.fields[left]} restant(s)"), TimeRemainingColumn())
+        "[green]{task.fields[sent]}[/] · [red]{task.fields[failed]}[/] · "
+        "{task.fields[left]}"), TimeRemainingColumn())
+
+    def fields(sent: int, failed: int, left: int) -> dict[str, str]:
+        return {"sent": report.count(sent, "envoyé"), "failed": report.count(failed, "échec"),
+                "left": report.count(left, "restant")}
+
     try:
         with Progress(*columns, console=err.console, transient=False) as bar:
             task = bar.add_task("envoi", total=len(campaign.recipients) - uncertain_before,
-                                sent=sent_before, failed=failed_before, left=len(todo))
+                                **fields(sent_before, failed_before, len(todo)))
 
             def progress(sent: int, failed: int, left: int) -> None:
-                bar.update(task, completed=sent + failed, sent=sent, failed=failed, left=left)
+                bar.update(task, completed=sent + failed, **fields(sent, failed, left))
 
             outcome = run(campaign, progress)
     except CampaignError as exc:
@@ -387,13 +395,13 @@ def send(number: int, to: str | None, list_path: str | None, dry_run: bool,
         err.print("[yellow bold]Envoi interrompu[/]\u00a0: relancez la même commande pour le "
                   "reprendre (personne ne recevra le numéro deux fois).")
         sys.exit(130)
-    out.print(f"[green]{outcome.sent_now} message(s) envoyé(s)[/] ({outcome.sent} sur "
-              f"{outcome.total} au total).")
+    out.print(f"[green]{escape(report.sent_line(outcome))}[/]")
+    waiting_title = ("En attente (refus en série ou refus temporaires)" if outcome.stopped else
+                     "Refus temporaires répétés (relancez la commande plus tard)")
     for title, rows, colour in (
             ("Refus définitifs (adresse à vérifier ou à retirer de la liste)", outcome.failed,
              "red"),
-            ("Refus temporaires répétés (relancez la commande plus tard)", outcome.deferred,
-             "yellow"),
+            (waiting_title, outcome.deferred, "yellow"),
             ("Envoi incertain (connexion coupée juste après la remise\u202f; non renvoyé)",
              outcome.uncertain, "yellow")):
         if rows:
@@ -403,11 +411,10 @@ def send(number: int, to: str | None, list_path: str | None, dry_run: bool,
                 reason = f" — {escape(error)}" if error else ""
                 err.print(f"  {where}{escape(address)}{reason}")
     if outcome.stopped:
-        err.print(f"[red bold]Envoi arrêté[/]\u00a0: {escape(outcome.stopped)}. Relancez la même "
-                  "commande pour reprendre.")
+        err.print(f"[red bold]Envoi arrêté[/]\u00a0: {escape(outcome.stopped)}.")
+        err.print(escape(report.waiting_line(outcome)))
     if outcome.stopped or outcome.failed or outcome.deferred:
         sys.exit(1)
-
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class SmtpSettings:
-    host: str = "localhost"
+    host: str = ""  # the relay: none until [tool.flash.smtp] host is set
     port: int = 587
     security: str = "starttls"  # "starttls", "ssl" or "none"
     user: str | None = None

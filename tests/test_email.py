@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from conftest import BASE_URL, SAMPLE, generate, parse, settings_for, write_tree
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import html as lxml_html
 
 from flash.build import build, load
@@ -22,7 +24,7 @@ from flash.mail.compose import (
     email_body,
     message,
 )
-from flash.mail.subscribers import read_list
+from flash.mail.subscribers import ListError, read_list, valid_address
 from flash.mail.text import WIDTH
 from flash.mail.unsubscribe import recipient_url, token, verify
 from flash.output import OutputError
@@ -86,7 +88,8 @@ def test_styles_readers_need_are_inline(sample_email) -> None:
     for title in sample_email.xpath("//h2[contains(@class, 'title')]"):
         assert "font-size:22px" in title.get("style")
     body_paragraphs = sample_email.xpath(
-        "//div[contains(@class, 'prose')]//p[not(ancestor::blockquote)]")
+        "//div[contains(@class, 'prose')]//p[not(ancestor::blockquote)]"
+        "[not(ancestor::table[contains(@class, 'video-card')])]")
     assert body_paragraphs and all("margin:0 0 14px 0" in p.get("style") for p in body_paragraphs)
 
 
@@ -376,3 +379,317 @@ def test_plain_text_wrapping_matches_textwrap() -> None:
     lines = wrap("voir https://exemple.fr/" + "z" * 80 + f" puis «{NNBSP}fin{NNBSP}»")
     assert lines[1].startswith("https://") and len(lines[1]) > WIDTH
     assert lines[2] == f"puis «{NNBSP}fin{NNBSP}»"
+
+
+# --- what the page has, the e-mail keeps (issue 13 §5) --------------------------------------------
+
+# caniemail's "HTML5 semantics": Outlook for Windows, Windows Mail and Yahoo drop these elements
+# and their styles.
+HTML5_SEMANTICS = ("article", "aside", "details", "figcaption", "figure", "footer", "header",
+                   "hgroup", "main", "mark", "nav", "section", "summary", "time")
+
+
+def _rich_issue(tmp_path: Path) -> Path:
+    """An issue whose article has a credited image, a video, footnotes and raw HTML5 blocks."""
+    from PIL import Image
+
+    source = write_tree(tmp_path / "issues", {
+        "organisations.yaml": 'alfi:\n  name: "ALFI"\n  colour: "#7b2d8b"\n',
+        "themes.yaml": 'culture:\n  label: "Culture"\n',
+        "2021-04-n196/issue.yaml": (
+            'number: 196\ndate: "2021-04"\ncover:\n  src: images/couverture.jpg\n'
+            '  alt: "Une place au soleil"\n  credit: "Photo : Anne Couvreur"\n'),
+        "2021-04-n196/01-essai.md": (
+            '---\ntitle: "Essai"\norganisation: alfi\nsummary: "Un essai."\nimage:\n'
+            '  src: images/jardin.jpg\n  alt: "Des habitants au jardin"\n'
+            '  credit: "Photo : Jean Martin / Mésolia"\n---\n\n'
+            "Une première note[^1] et une seconde[^deux].\n\n"
+            "https://www.youtube.com/watch?v=abc\n\n"
+            "<section><header>Entête</header><aside>À côté</aside><article>Article</article>"
+            "<nav>Navigation</nav><footer>Pied</footer><details><summary>Résumé</summary>"
+            "Détail</details><p><mark>surligné</mark> le <time>12 mars</time></p></section>\n\n"
+            "<figure><figcaption>Légende seule</figcaption></figure>\n\n"
+            "[^1]: La première note.\n[^deux]: La seconde note.\n"),
+    })
+    images = source / "2021-04-n196" / "images"
+    images.mkdir()
+    Image.new("RGB", (1600, 900), (40, 120, 90)).save(images / "jardin.jpg")
+    Image.new("RGB", (1600, 800), (200, 120, 40)).save(images / "couverture.jpg")
+    return source
+
+
+def _composed_rich(tmp_path: Path):
+    source = _rich_issue(tmp_path)
+    corpus, _ = load(source)
+    env = make_environment(project_dir(settings_for(), "layouts"))
+    composed = compose(env, corpus.issues[0], settings_for())
+    url = f"{BASE_URL}/desabonnement/"
+    return lxml_html.fromstring(composed.html_for(url)), composed.text_for(url)
+
+
+def test_photo_credits_are_in_the_html_and_the_text(tmp_path: Path) -> None:
+    tree, text = _composed_rich(tmp_path)
+    cover = tree.xpath("//td[contains(@class, 'cover')]")[0]
+    # The credit is the row right under the picture it credits, as the site's figcaption.
+    cover_credit = cover.getparent().getnext().xpath("./td[contains(@class, 'credit')]")
+    assert [c.text_content() for c in cover_credit] == ["Photo\u00a0: Anne Couvreur"]
+    media = tree.xpath("//td[contains(@class, 'card-media')]")[0]
+    credit = media.getparent().getnext().xpath("./td[contains(@class, 'credit')]")
+    assert [c.text_content() for c in credit] == ["Photo\u00a0: Jean Martin / Mésolia"]
+    assert "font-size:12px" in credit[0].get("style")  # inlined: webmails without <style>
+    assert "(Couverture — Photo\u00a0: Anne Couvreur)" in text
+    assert "(Image de l’article — Photo\u00a0: Jean Martin / Mésolia)" in text
+    lines = text.splitlines()
+    assert lines.index("(Image de l’article — Photo\u00a0: Jean Martin / Mésolia)") > \
+        lines.index("Essai")
+
+
+def test_sample_email_credits_every_picture(sample_site: Path, sample_email) -> None:
+    corpus, _ = load(SAMPLE)
+    issue = corpus.issues[0]
+    credits = [c.text_content() for c in sample_email.xpath("//td[contains(@class, 'credit')]")]
+    expected = [issue.cover.credit] + [a.image.credit for a in issue.articles if a.image]
+    assert credits == expected
+    text = (sample_site / "numeros/195/email.txt").read_text(encoding="utf-8")
+    assert text.count(f"— {issue.cover.credit})") == len(expected)
+
+
+@pytest.mark.parametrize("where", ["rich", "sample"])
+def test_no_html5_semantic_element_in_the_email(tmp_path: Path, sample_email, where: str
+                                                ) -> None:
+    tree = _composed_rich(tmp_path)[0] if where == "rich" else sample_email
+    found = [e.tag for e in tree.iter() if isinstance(e.tag, str) and e.tag in HTML5_SEMANTICS]
+    assert found == []
+    if where == "rich":
+        # Their content stays, styled through the class that names what they were.
+        body = tree.xpath("//div[contains(@class, 'prose')]")[0]
+        for kept in ("Entête", "À côté", "Navigation", "Pied", "Résumé", "Détail",
+                     "surligné", "12 mars", "Légende seule"):
+            assert kept in body.text_content()
+        (mark,) = body.xpath(".//span[contains(@class, 'mail-mark')]")
+        assert "background-color:#fff1a8" in mark.get("style")
+        assert body.xpath(".//div[contains(@class, 'mail-section') and "
+                          "contains(@class, 'footnotes')]")
+
+
+def test_video_card_is_a_table_outlook_draws(tmp_path: Path, sample_email) -> None:
+    for tree in (_composed_rich(tmp_path)[0], sample_email):
+        (card,) = tree.xpath("//table[contains(@class, 'video-card')]")
+        assert card.get("role") == "presentation"
+        (cell,) = card.xpath(".//td[contains(@class, 'video-card__cell')]")
+        assert "border-left:6px solid #c8102e" in cell.get("style")
+        assert cell.get("bgcolor") == "#f7f8fa"  # Word reads the attribute, not the style
+        links = cell.xpath(".//a/@href")
+        assert len(links) == 2 and len(set(links)) == 1
+        assert links[0].startswith("https://www.youtube.com/watch?v=")
+        assert "Regarder sur YouTube" in cell.text_content()
+
+
+def test_footnote_back_links_are_dropped(tmp_path: Path) -> None:
+    tree, text = _composed_rich(tmp_path)
+    html_text = tree.text_content()
+    assert "↩" not in html_text and "↩" not in text
+    assert not [h for h in tree.xpath("//a/@href") if "#fnref" in h]
+    # The notes themselves, and the calls to them, stay.
+    assert "La première note." in html_text and "La seconde note." in html_text
+    calls = tree.xpath("//sup[contains(@class, 'footnote-ref')]/a/@href")
+    assert calls == [f"{BASE_URL}/numeros/196/essai/#fn1", f"{BASE_URL}/numeros/196/essai/#fn2"]
+    assert "La première note." in text and "La seconde note." in text
+
+
+# --- the subscribers list: every row accounted for (issue 19 §2, issue 13 §6) ---------------------
+
+def _accounted(subscribers) -> int:
+    return len(subscribers.recipients) + len(subscribers.skipped) + len(subscribers.blank)
+
+
+def test_excel_first_and_last_name_columns_make_the_to_name(tmp_path: Path) -> None:
+    path = tmp_path / "abonnes.csv"
+    path.write_bytes("Prénom;Nom;E-mail\r\nMarie;Lefèvre;marie.lefevre@exemple.fr\r\n"
+                     ";Durand;durand@exemple.fr\r\nPaul;;paul@exemple.fr\r\n".encode("cp1252"))
+    subscribers = read_list(path)
+    assert [(r.email, r.name) for r in subscribers.recipients] == [
+        ("marie.lefevre@exemple.fr", "Marie Lefèvre"), ("durand@exemple.fr", "Durand"),
+        ("paul@exemple.fr", "Paul")]
+    assert subscribers.columns == ("adresses lues dans la colonne «\u202fE-mail\u202f», noms "
+                                   "dans «\u202fPrénom\u202f» et «\u202fNom\u202f»")
+
+
+@pytest.mark.parametrize("header", [
+    "E-mail", "Email", "EMAIL", "e-mail", "Courriel", "COURRIEL", "Adresse mail",
+    "Adresse e-mail", "adresse E-Mail", "Adresse électronique", "Adresse Electronique", "Mail",
+    "Mél", "E_mail", "E-mail professionnel", "\ufeffEmail"])
+def test_french_office_headers_name_the_address_column(tmp_path: Path, header: str) -> None:
+    path = tmp_path / "abonnes.csv"
+    path.write_text(f"Civilité;Nom complet;{header};Adresse postale\n"
+                    "Mme;Anne Dupré;anne@exemple.fr;3 rue des Lilas\n", encoding="utf-8")
+    subscribers = read_list(path)
+    assert [(r.email, r.name) for r in subscribers.recipients] == [("anne@exemple.fr",
+                                                                   "Anne Dupré")]
+    shown = header.lstrip("\ufeff")
+    assert f"colonne «\u202f{shown}\u202f»" in subscribers.columns
+    assert "«\u202fNom complet\u202f»" in subscribers.columns
+
+
+def test_an_unclosed_quote_is_refused_at_the_line_it_opens(tmp_path: Path) -> None:
+    path = tmp_path / "abonnes.csv"
+    path.write_text('email;nom\nq1@exemple.fr;"Dupont\nq2@exemple.fr;Martin\n'
+                    "q3@exemple.fr;Durand\n", encoding="utf-8")
+    with pytest.raises(ListError) as error:
+        read_list(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}:2\u00a0: un guillemet")
+    assert "jamais refermé" in message and "rien n’a été envoyé" in message
+
+
+def test_a_quote_closed_rows_later_is_refused_too(tmp_path: Path) -> None:
+    path = tmp_path / "abonnes.csv"
+    path.write_text('email;nom\nq1@exemple.fr;"Dupont\nq2@exemple.fr;Martin\n'
+                    'q3@exemple.fr;Durand"\nq4@exemple.fr;Petit\n', encoding="utf-8")
+    with pytest.raises(ListError, match=r":2\u00a0: .* refermé que ligne 4\u00a0: les lignes 3 "
+                                        "à 4, avec leurs adresses"):
+        read_list(path)
+
+
+def test_a_150_kb_list_with_an_open_quote_is_a_french_error(tmp_path: Path) -> None:
+    """The csv module stops such a list with `_csv.Error: field larger than field limit`."""
+    path = tmp_path / "abonnes.csv"
+    rows = ["email;nom", 'q1@exemple.fr;"Dupont'] + [f"a{n}@exemple.fr;Nom numéro {n}"
+                                                     for n in range(6000)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 150_000
+    with pytest.raises(ListError, match=r"abonnes\.csv:2\u00a0: un guillemet"):
+        read_list(path)
+
+
+def test_a_name_over_two_lines_or_holding_an_address_is_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "abonnes.csv"
+    path.write_text('email,name\nanne@exemple.fr,"Anne\nDupré"\n'
+                    "jean@exemple.fr,jean@exemple.fr\nlea@exemple.fr,Léa\n", encoding="utf-8")
+    subscribers = read_list(path)
+    assert [(r.email, r.name, r.line) for r in subscribers.recipients] == [
+        ("anne@exemple.fr", "Anne Dupré", 2), ("jean@exemple.fr", "", 4),
+        ("lea@exemple.fr", "Léa", 5)]
+    warnings = {p.line: p.message for p in subscribers.warnings}
+    assert set(warnings) == {2, 4} and not subscribers.skipped
+    assert "plusieurs lignes (lignes 2 à 3)" in warnings[2]
+    assert "contient une adresse e-mail" in warnings[4]
+    assert subscribers.rows == 3 == _accounted(subscribers)
+
+
+@pytest.mark.parametrize("shape", ["utf-8", "utf-8-sig", "cp1252", "utf-16", "crlf", "comma",
+                                   "tab", "trailing-columns", "blank-lines", "no-final-break",
+                                   "old-mac"])
+def test_shapes_excel_exports(tmp_path: Path, shape: str) -> None:
+    delimiter = {"comma": ",", "tab": "\t", "utf-16": "\t"}.get(shape, ";")
+    rows = [["E-mail", "Prénom", "Nom"], ["anne@exemple.fr", "Anne", "Dupré"],
+            ["jean@exemple.fr", "Jean", "Lefèvre"], ["pas-une-adresse", "X", "Y"]]
+    lines = [delimiter.join(r + ([""] * 3 if shape == "trailing-columns" else [])) for r in rows]
+    if shape == "blank-lines":
+        lines.insert(2, "")
+        lines.insert(3, ";;")
+    end = {"crlf": "\r\n", "old-mac": "\r"}.get(shape, "\n")
+    text = end.join(lines) + ("" if shape == "no-final-break" else end)
+    encoding = shape if shape in ("utf-8-sig", "cp1252", "utf-16") else "utf-8"
+    path = tmp_path / "abonnes.csv"
+    path.write_bytes(text.encode(encoding))
+    subscribers = read_list(path)
+    assert [(r.email, r.name) for r in subscribers.recipients] == [
+        ("anne@exemple.fr", "Anne Dupré"), ("jean@exemple.fr", "Jean Lefèvre")]
+    assert [p.message.split("«")[0] for p in subscribers.skipped] == ["adresse invalide "]
+    blank = 2 if shape == "blank-lines" else 0
+    assert len(subscribers.blank) == blank
+    assert subscribers.rows == 3 + blank == _accounted(subscribers)
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (b"PK\x03\x04\x14\x00\x06\x00", "classeur Excel"),
+    (b"", "la liste est vide"),
+    (b"\n\n\n", "la liste est vide"),
+    (b"Nom;Ville\nDupont;Lyon\n", "pas de colonne d’adresses"),
+    (b"email\n\x81\x8d\x8f\x90\x9d\xff\xfe\x00", "encodage illisible"),
+])
+def test_lists_that_cannot_be_read_say_why(tmp_path: Path, data: bytes, expected: str) -> None:
+    path = tmp_path / "abonnes.csv"
+    path.write_bytes(data)
+    with pytest.raises(ListError, match=expected):
+        read_list(path)
+
+
+def test_a_list_without_a_header_is_read_from_its_address_column(tmp_path: Path) -> None:
+    path = tmp_path / "abonnes.csv"
+    path.write_text("Anne;anne@exemple.fr\nJean;jean@exemple.fr\n", encoding="utf-8")
+    subscribers = read_list(path)
+    assert [r.email for r in subscribers.recipients] == ["anne@exemple.fr", "jean@exemple.fr"]
+    assert subscribers.rows == 2 and "pas de ligne d’en-tête" in subscribers.columns
+
+
+# Property tests: whatever the list, never a traceback, and every row accounted for.
+
+_cells = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+_addresses = st.one_of(
+    st.from_regex(r"[a-z0-9._%+-]{1,10}@[a-z0-9-]{1,8}\.(fr|org|com)", fullmatch=True),
+    _cells)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.tuples(_addresses, _cells, _cells), max_size=25),
+       delimiter=st.sampled_from([";", ",", "\t"]), end=st.sampled_from(["\n", "\r\n"]),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]))
+def test_property_rows_written_as_excel_writes_them_come_back(
+        tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str, str]],
+        delimiter: str, end: str, encoding: str) -> None:
+    def excel(cell: str) -> str:
+        """As Excel writes a cell: quoted when it holds a separator, a quote or a line break."""
+        if any(c in cell for c in (delimiter, '"', "\r", "\n")):
+            return '"' + cell.replace('"', '""') + '"'
+        return cell
+
+    lines = [delimiter.join(excel(c) for c in row) for row in [("E-mail", "Prénom", "Nom"),
+                                                                 *rows]]
+    path = tmp_path_factory.mktemp("liste") / "abonnes.csv"
+    path.write_bytes((end.join(lines) + end).encode(encoding))
+    try:
+        subscribers = read_list(path)
+    except ListError as exc:
+        if "encodage" in str(exc):  # a NUL byte: not a text file
+            assert any("\x00" in c for row in rows for c in row)
+            return
+        # Only a cell holding a line break and an address (rows swallowed) is refused.
+        assert "guillemet" in str(exc)
+        assert any(("\n" in c or "\r" in c) and "@" in c for row in rows for c in row)
+        return
+    assert subscribers.rows == len(rows) == _accounted(subscribers)
+    kept = {r.email: r for r in subscribers.recipients}
+    seen: set[str] = set()
+    for address, first, last in rows:
+        address = address.strip()
+        if valid_address(address) and address.lower() not in seen:
+            seen.add(address.lower())
+            assert address in kept
+            name = kept[address].name
+            # One line for the To: header, made of what the two cells held.
+            assert not re.search(r"[\x00-\x1f\x7f]", name) and name == name.strip()
+            assert set(name.replace(" ", "")) <= set(first + last)
+    assert len(kept) == len(seen)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.binary(max_size=400) | st.text(
+    st.sampled_from(list('ab@.;,"\r\n\t é\x00')), max_size=300).map(str.encode))
+def test_property_any_bytes_give_a_list_or_a_french_error(
+        tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+    path = tmp_path_factory.mktemp("liste") / "abonnes.csv"
+    path.write_bytes(b"email;nom\n" + data)
+    try:
+        subscribers = read_list(path)
+    except ListError as exc:
+        assert str(exc).startswith(str(path))
+        return
+    assert subscribers.rows == _accounted(subscribers)
+    # With no quote in the file, rows are its lines under the header, blank ones included.
+    text = path.read_bytes().decode("utf-8", "replace")
+    if '"' not in text:
+        breaks = re.findall(r"\r\n|\n|\r", text)
+        assert subscribers.rows == len(breaks) - 1 + (0 if re.search(r"(\r\n|\n|\r)$", text)
+                                                      else 1)

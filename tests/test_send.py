@@ -27,7 +27,7 @@ from conftest import BASE_URL, REPO, SAMPLE
 
 from flash.mail import campaign as campaigns
 from flash.mail.journal import Journal, JournalError, journal_path
-from flash.mail.send import Outcome, _Pacer, wire_body
+from flash.mail.send import MAILING, RECIPIENT, UNCLEAR, Outcome, _Pacer, concerns, wire_body
 from flash.mail.unsubscribe import verify
 from flash.settings import Settings, SmtpSettings
 
@@ -243,17 +243,99 @@ def test_permanent_refusals_are_recorded_listed_and_never_retried(tmp_path: Path
 
 def test_a_relay_refusing_everything_stops_the_run_instead_of_failing_the_list(
         tmp_path: Path) -> None:
+    """Every recipient answered 554 5.7.1 (the message itself refused): the run stops with a
+    French reason, nobody is failed, and once the relay accepts the same command resumes
+    without sending anyone twice."""
     valid = addresses(30)
     refusing = True
     rcpt = lambda address, attempt: "554 5.7.1 Message refusé" if refusing else None  # noqa: E731
     list_path = write_list(tmp_path / "abonnes.csv", valid)
     with smtp_server(Behaviour(rcpt=rcpt)) as (handler, port):
         outcome = send(list_path, settings(port))
-        assert outcome.stopped and "10 messages de suite" in outcome.stopped
+        assert outcome.stopped and outcome.stopped.startswith(
+            "le relais refuse le message lui-même\u00a0: 10 refus de suite sans aucune remise")
+        assert "le code 5.7 désigne l’expéditeur ou le message" in outcome.stopped
         assert not outcome.failed  # back to pending: the list is not blamed
+        assert len(outcome.deferred) == 10 and outcome.untried == 20
+        assert sum(handler.attempts.values()) == 10 and not handler.received
         refusing = False
-        send(list_path, settings(port))
+        again = send(list_path, settings(port))
+        assert again.sent_now == 30 and not again.stopped and not again.failed
         assert_exactly_once(handler, valid)
+    assert journal_states(list_path) == Counter(sent=30)
+
+
+def test_a_dozen_unknown_users_in_a_row_do_not_stop_the_mailing(tmp_path: Path) -> None:
+    """A partner's closed domain, its addresses sorted together: twelve 550 5.1.1 in a row
+    are twelve recipients refused for good, not a relay refusing the mailing."""
+    valid = addresses(10) + [f"agent{n:02d}@partenaire-ferme.fr" for n in range(12)] + \
+        [f"suite{n:03d}@exemple.fr" for n in range(20)]
+    closed = {a for a in valid if a.endswith("@partenaire-ferme.fr")}
+    rcpt = lambda address, attempt: f"550 5.1.1 <{address}>: Recipient address rejected: " \
+        "User unknown" if address in closed else None  # noqa: E731
+    list_path = write_list(tmp_path / "abonnes.csv", valid)
+    with smtp_server(Behaviour(rcpt=rcpt)) as (handler, port):
+        outcome = send(list_path, settings(port))
+        assert not outcome.stopped
+        assert outcome.sent_now == 30
+        assert {row[0] for row in outcome.failed} == closed
+        assert all(row[2].startswith("550 5.1.1") for row in outcome.failed)
+        assert_exactly_once(handler, [a for a in valid if a not in closed])
+        again = send(list_path, settings(port))  # refused for good: never asked again
+        assert again.sent_now == 0 and len(again.failed) == 12
+        assert all(handler.attempts[a] == 1 for a in closed)
+    assert journal_states(list_path) == Counter(sent=30, failed=12)
+
+
+@pytest.mark.parametrize(("reply", "stage", "expected"), [
+    ("550 5.1.1 User unknown", "rcpt", RECIPIENT),
+    ("550 5.1.10 RESOLVER.ADR.RecipientNotFound", "rcpt", RECIPIENT),
+    ("552 5.2.2 Mailbox full", "rcpt", RECIPIENT),
+    ("550 5.2.1 Mailbox disabled", "dot", RECIPIENT),
+    ("554 5.7.1 Message refusé", "rcpt", MAILING),
+    ("550 5.7.26 Unauthenticated email is not accepted (DMARC)", "dot", MAILING),
+    ("552 5.3.4 Message size exceeds fixed limit", "dot", MAILING),
+    ("554 5.6.0 Message content rejected", "dot", MAILING),
+    ("550 Mailbox unavailable", "rcpt", UNCLEAR),
+    ("550 Message refused", "dot", MAILING),
+    ("554 Transaction failed", "rcpt", MAILING),
+    ("550 5.4.4 Unable to route", "rcpt", UNCLEAR),
+    ("550 5.0.0 Refused", "rcpt", UNCLEAR),
+])
+def test_refusals_are_judged_by_their_enhanced_status_code(reply: str, stage: str,
+                                                           expected: str) -> None:
+    assert concerns(reply, stage) == expected
+
+
+def test_unclear_refusals_from_one_domain_fail_but_from_many_stop(tmp_path: Path) -> None:
+    """No enhanced code: twelve refusals of one domain are its mailboxes; twelve over several
+    domains, with nobody delivered, are the relay's."""
+    one = [f"agent{n:02d}@ferme.fr" for n in range(12)] + addresses(5)
+    many = [f"agent{n:02d}@domaine{n % 4}.fr" for n in range(12)] + addresses(5)
+    reply = "550 Mailbox unavailable"
+    for valid, stops in ((one, False), (many, True)):
+        refused = set(valid[:12])
+        rcpt = lambda address, attempt, r=refused: reply if address in r else None  # noqa: E731
+        list_path = write_list(tmp_path / f"liste-{stops}.csv", valid)
+        with smtp_server(Behaviour(rcpt=rcpt)) as (_, port):
+            outcome = send(list_path, settings(port))
+        assert bool(outcome.stopped) is stops
+        if stops:
+            assert not outcome.failed and outcome.sent_now == 0
+        else:
+            assert {row[0] for row in outcome.failed} == refused and outcome.sent_now == 5
+
+
+def test_unknown_users_of_many_domains_in_a_row_stop_the_run(tmp_path: Path) -> None:
+    """5.1.1 from five unrelated domains, ten in a row, nobody delivered: the relay refuses."""
+    valid = [f"personne{n:02d}@domaine{n % 5}.fr" for n in range(10)] + addresses(5)
+    rcpt = lambda address, attempt: "550 5.1.1 Unknown" if "@domaine" in address \
+        else None  # noqa: E731
+    list_path = write_list(tmp_path / "abonnes.csv", valid)
+    with smtp_server(Behaviour(rcpt=rcpt)) as (_, port):
+        outcome = send(list_path, settings(port))
+    assert outcome.stopped and "de 5 domaines différents" in outcome.stopped
+    assert not outcome.failed and len(outcome.deferred) == 10
 
 
 def test_connection_dropped_mid_list_is_resumed(tmp_path: Path) -> None:
@@ -293,9 +375,12 @@ def test_connection_lost_after_the_final_dot_is_never_sent_twice(tmp_path: Path)
 
 def test_server_out_of_reach_stops_with_a_clear_reason(tmp_path: Path) -> None:
     list_path = write_list(tmp_path / "abonnes.csv", addresses(3))
-    outcome = send(list_path, settings(free_port(), max_attempts=2))
-    assert outcome.stopped and "injoignable" in outcome.stopped
-    assert outcome.sent_now == 0 and len(outcome.deferred) == 3
+    port = free_port()
+    with pytest.raises(campaigns.CampaignError) as error:
+        send(list_path, settings(port, max_attempts=2))
+    assert str(error.value) == (
+        f"le relais SMTP 127.0.0.1:{port} refuse la connexion (aucun serveur n’écoute sur ce "
+        "port)\u00a0: vérifiez host, port et security sous [tool.flash.smtp] dans pyproject.toml")
     assert journal_states(list_path) == Counter(pending=3)
 
 
@@ -371,7 +456,7 @@ def test_cli_dry_run_proof_and_reports(tmp_path: Path) -> None:
         assert not list(root.glob("*.sqlite"))  # a proof keeps no journal: send it again at will
         real = run_flash(root, "send", "195", "--list", "abonnes.csv")
         assert real.returncode == 0, real.stderr
-        assert "4 message(s) envoyé(s)" in real.stdout
+        assert "4 messages envoyés (4 sur 4 au total)." in real.stdout
         assert sum(handler.count().values()) == 6
 
 
@@ -520,3 +605,148 @@ def test_login_with_the_password_from_the_environment(tmp_path: Path,
         assert_exactly_once(handler, valid)
     finally:
         controller.stop()
+
+
+# --- a first mailing, as the guide’s « Premier envoi » walks it (issue 13 §6) ------------------
+
+def bare_project(tmp_path: Path, smtp: str = "") -> Path:
+    """A project as a newcomer has it: [tool.flash] without [tool.flash.smtp], or with `smtp`."""
+    root = tmp_path / "projet"
+    shutil.copytree(SAMPLE, root / "issues")
+    (root / "pyproject.toml").write_text(
+        f'[tool.flash]\nbase_url = "{BASE_URL}"\n{smtp}', encoding="utf-8")
+    return root
+
+
+def run_bare(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("FLASH_UNSUBSCRIBE_SECRET", "FLASH_SMTP_PASSWORD")}
+    return subprocess.run([*FLASH, *args], cwd=root, capture_output=True, text=True,
+                          env={**environment, "COLUMNS": "200", **env}, timeout=120)
+
+
+def test_a_proof_with_no_relay_configured_says_so(tmp_path: Path) -> None:
+    root = bare_project(tmp_path)
+    started = time.monotonic()
+    result = run_bare(root, "send", "195", "--to", "moi@exemple.fr")
+    assert time.monotonic() - started < 20  # no retries against a relay that does not exist
+    assert result.returncode == 1
+    assert ("Envoi impossible\u00a0: aucun relais SMTP n’est réglé\u00a0: indiquez-le sous "
+            "[tool.flash.smtp] dans pyproject.toml") in result.stderr
+    assert "Premier envoi" in result.stderr
+    for wrong in ("Refus temporaires", "Errno", "localhost", "Traceback"):
+        assert wrong not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(("smtp", "expected"), [
+    ('[tool.flash.smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n',
+     "le relais SMTP 127.0.0.1:{port} refuse la connexion (aucun serveur n’écoute sur ce port)"),
+    ('[tool.flash.smtp]\nhost = "smtp.introuvable.invalid"\n',
+     "l’adresse du relais SMTP «\u202fsmtp.introuvable.invalid\u202f» est introuvable"),
+])
+def test_a_proof_to_a_relay_out_of_reach_names_the_setting(tmp_path: Path, smtp: str,
+                                                           expected: str) -> None:
+    port = free_port()
+    root = bare_project(tmp_path, smtp.replace("{port}", str(port)))
+    result = run_bare(root, "send", "195", "--to", "moi@exemple.fr")
+    assert result.returncode == 1
+    assert f"Envoi impossible\u00a0: {expected.replace('{port}', str(port))}" in result.stderr
+    assert "vérifiez host, port et security sous [tool.flash.smtp]" in result.stderr
+    for wrong in ("Refus temporaires", "Errno", "Connection refused", "Traceback"):
+        assert wrong not in result.stderr + result.stdout
+
+
+def test_a_dry_run_needs_no_secret_and_says_what_the_real_run_needs(tmp_path: Path) -> None:
+    root = bare_project(tmp_path)
+    write_list(root / "abonnes.csv", addresses(3))
+    result = run_bare(root, "send", "195", "--list", "abonnes.csv", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Simulation (--dry-run)\u00a0: rien n’est envoyé." in out
+    assert "Pour le vrai envoi, il faudra encore\u00a0:" in out
+    assert "– aucun relais SMTP n’est réglé" in out
+    assert "– secret des liens de désabonnement absent\u00a0: définissez la variable " \
+           "d’environnement FLASH_UNSUBSCRIBE_SECRET" in out
+    assert not journal_path(root / "abonnes.csv", 195).exists()
+    # Once everything is there, the dry run says it is ready.
+    root2 = bare_project(tmp_path / "b", '[tool.flash.smtp]\nhost = "smtp-relay.brevo.com"\n'
+                                         'user = "flash@exemple.org"\nrate = 0\n')
+    write_list(root2 / "abonnes.csv", addresses(3))
+    ready = run_bare(root2, "send", "195", "--list", "abonnes.csv", "--dry-run",
+                     FLASH_UNSUBSCRIBE_SECRET=SECRET, FLASH_SMTP_PASSWORD="clé")
+    assert ready.returncode == 0, ready.stderr
+    assert ("Le relais serait smtp-relay.brevo.com:587 (STARTTLS), sans limite de débit."
+            in ready.stdout)
+    assert ("Prêt pour le vrai envoi\u00a0: relais réglé, mot de passe présent "
+            "(FLASH_SMTP_PASSWORD), secret des liens de désabonnement présent.") in ready.stdout
+
+
+def test_dry_run_counts_add_up_to_the_rows_of_the_file(tmp_path: Path) -> None:
+    root = project(tmp_path, free_port(), rate=2.5)
+    (root / "abonnes.csv").write_text(
+        "Prénom;Nom;E-mail;;\n"
+        "Marie;Lefèvre;marie@exemple.fr;;\n"
+        "Jean;Petit;pas-une-adresse;;\n"
+        ";;;;\n"
+        "Léa;Roux;lea@exemple.fr;;\n"
+        "Marie;Lefèvre;MARIE@exemple.fr;;\n"
+        "Paul;Durand;paul@exemple.fr;;\n", encoding="utf-8")
+    result = run_flash(root, "send", "195", "--list", "abonnes.csv", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert ("abonnes.csv\u00a0: adresses lues dans la colonne «\u202fE-mail\u202f», noms dans "
+            "«\u202fPrénom\u202f» et «\u202fNom\u202f».") in out
+    assert ("abonnes.csv\u00a0: 6 lignes sous l’en-tête = 3 destinataires + 2 lignes ignorées "
+            "+ 1 ligne vide\u202f; chaque ligne est comptée.") in out
+    assert "3 destinataires\u00a0: 3 à envoyer." in out
+    assert "à 2,5 messages par seconde au plus" in out
+    assert "ligne 2\u00a0: marie@exemple.fr (Marie Lefèvre)" in out
+    assert "abonnes.csv:3\u00a0: adresse invalide" in result.stderr
+    assert "abonnes.csv:6\u00a0: adresse en double" in result.stderr
+    assert "(s)" not in out + result.stderr
+
+
+def test_an_excel_list_is_mailed_to_first_and_last_name(tmp_path: Path) -> None:
+    with smtp_server() as (handler, port):
+        root = project(tmp_path, port, rate=0)
+        (root / "abonnes.csv").write_bytes(
+            "Prénom;Nom;E-mail\r\nMarie;Lefèvre;marie@exemple.fr\r\n".encode("cp1252"))
+        result = run_flash(root, "send", "195", "--list", "abonnes.csv")
+        assert result.returncode == 0, result.stderr
+        (received,) = handler.received
+    assert received.message["To"].addresses[0].display_name == "Marie Lefèvre"
+    assert "1 message envoyé (1 sur 1 au total)." in result.stdout
+    for wrong in ("(s)", "0 message(s) par seconde", "à 0 message"):
+        assert wrong not in result.stdout + result.stderr
+
+
+def test_plurals_and_figures_are_french() -> None:
+    from flash.mail.report import count, number, rate
+
+    assert [count(n, "destinataire") for n in (0, 1, 2, 1500)] == [
+        "0 destinataire", "1 destinataire", "2 destinataires", "1\u202f500 destinataires"]
+    assert count(3, "ligne ignorée") == "3 lignes ignorées"
+    assert number(2.5) == "2,5"
+    assert rate(SmtpSettings(rate=0)) == "sans limite de débit"
+    assert rate(SmtpSettings(rate=1)) == "à 1 message par seconde au plus"
+    assert rate(SmtpSettings(rate=10)) == "à 10 messages par seconde au plus"
+
+
+def test_a_stopped_cli_run_says_how_to_go_on(tmp_path: Path) -> None:
+    refusing = True
+    rcpt = lambda address, attempt: "554 5.7.1 Message refusé" if refusing else None  # noqa: E731
+    with smtp_server(Behaviour(rcpt=rcpt)) as (handler, port):
+        root = project(tmp_path, port, rate=0)
+        valid = addresses(14)
+        write_list(root / "abonnes.csv", valid)
+        stopped = run_flash(root, "send", "195", "--list", "abonnes.csv")
+        assert stopped.returncode == 1
+        assert "Envoi arrêté\u00a0: le relais refuse le message lui-même" in stopped.stderr
+        assert ("14 destinataires en attente, et personne n’a reçu le numéro deux fois\u202f: "
+                "relancez la même commande une fois le problème réglé") in stopped.stderr
+        assert "Refus définitifs" not in stopped.stderr
+        refusing = False
+        resumed = run_flash(root, "send", "195", "--list", "abonnes.csv")
+        assert resumed.returncode == 0, resumed.stderr
+        assert "14 messages envoyés (14 sur 14 au total)." in resumed.stdout
+        assert_exactly_once(handler, valid)

@@ -10,8 +10,15 @@ from flash.build import load
 from flash.diagnostics import ContentError, Diagnostic
 from flash.mail.compose import Composed, EmailError, compose, published
 from flash.mail.journal import FAILED, SENDING, SENT, Journal, JournalError, journal_path
-from flash.mail.send import Outcome, Progress, SendError, check_smtp, send_issue
-from flash.mail.subscribers import ListError, Problem, Recipient, parse_addresses, read_list
+from flash.mail.send import Outcome, Progress, SendError, check_relay, check_smtp, send_issue
+from flash.mail.subscribers import (
+    ListError,
+    Problem,
+    Recipient,
+    SubscriberList,
+    parse_addresses,
+    read_list,
+)
 from flash.mail.unsubscribe import SecretMissing, secret
 from flash.settings import Settings
 from flash.shipped import layout_problem, project_dirs
@@ -35,6 +42,8 @@ class Campaign:
     journal: Path | None  # None for proofs
     key: bytes | None
     states: dict[str, str] = field(default_factory=dict)  # from an earlier run
+    subscribers: SubscriberList | None = None  # the list read, with its counts (--list)
+    needs: list[str] = field(default_factory=list)  # what a dry run found missing for real
 
     def count(self, state: str) -> int:
         return sum(1 for r in self.recipients if self.states.get(r.key) == state)
@@ -45,12 +54,16 @@ class Campaign:
 
 
 def prepare(source: Path, number: int, settings: Settings, *, to: str | None = None,
-            list_path: Path | None = None) -> Campaign:
+            list_path: Path | None = None, dry_run: bool = False) -> Campaign:
+    """Everything checked before the first message. A dry run sends nothing, so what only
+    sending needs (the relay, its password, the unsubscribe secret) is listed in
+    `Campaign.needs` instead of stopping it."""
     if (to is None) == (list_path is None):
         raise CampaignError("indiquez soit --to adresse(s) pour une épreuve, soit --list "
                             "abonnes.csv pour toute la liste")
+    needs: list[str] = []
     try:
-        check_smtp(settings.smtp)
+        check_smtp(settings.smtp, needs if dry_run else None)
         corpus, _ = load(source)
     except ContentError as exc:
         raise CampaignError("le contenu a des erreurs : corrigez-les avant d’envoyer",
@@ -77,26 +90,30 @@ def prepare(source: Path, number: int, settings: Settings, *, to: str | None = N
     try:
         key: bytes | None = secret(settings)
     except SecretMissing as exc:
+        missing = (f"secret des liens de désabonnement absent : définissez la variable "
+                   f"d’environnement {exc} (une longue phrase aléatoire, toujours la même ; "
+                   "voir docs/email.md, « Premier envoi »)")
+        if list_path is not None and not dry_run:
+            raise CampaignError(missing) from None
         if list_path is not None:
-            raise CampaignError(
-                f"secret des liens de désabonnement absent : définissez la variable "
-                f"d’environnement {exc} (une longue phrase aléatoire, toujours la même)") from None
+            needs.append(missing)
         key = None  # a proof links to the generic unsubscribe page
     if to is not None:
         recipients, problems = parse_addresses(to)
         if not recipients:
             raise CampaignError("aucune adresse valide dans --to")
-        return Campaign(composed, recipients, problems, "--to", None, key)
+        return Campaign(composed, recipients, problems, "--to", None, key, needs=needs)
     assert list_path is not None
     try:
         subscribers = read_list(list_path)
     except ListError as exc:
         raise CampaignError(str(exc)) from None
     if not subscribers.recipients:
-        raise CampaignError(f"{list_path} : aucune adresse valide dans la liste")
+        raise CampaignError(f"{list_path} : aucune adresse valide dans la liste "
+                            f"({subscribers.rows} lignes lues ; {subscribers.columns})")
     path = journal_path(list_path, number)
     campaign = Campaign(composed, subscribers.recipients, subscribers.problems, str(list_path),
-                        path, key)
+                        path, key, subscribers=subscribers, needs=needs)
     if path.exists():
         try:
             with Journal(path, number) as journal:
@@ -104,6 +121,14 @@ def prepare(source: Path, number: int, settings: Settings, *, to: str | None = N
         except JournalError as exc:
             raise CampaignError(str(exc)) from None
     return campaign
+
+
+def reach(campaign: Campaign) -> None:
+    """The relay answers and takes the login: checked before the first message."""
+    try:
+        check_relay(campaign.composed.settings.smtp)
+    except SendError as exc:
+        raise CampaignError(str(exc)) from None
 
 
 def run(campaign: Campaign, progress: Progress | None = None) -> Outcome:
@@ -117,4 +142,4 @@ def run(campaign: Campaign, progress: Progress | None = None) -> Outcome:
         raise CampaignError(str(exc)) from None
 
 
-__all__ = ["FAILED", "SENDING", "SENT", "Campaign", "CampaignError", "prepare", "run"]
+__all__ = ["FAILED", "SENDING", "SENT", "Campaign", "CampaignError", "prepare", "reach", "run"]

@@ -73,7 +73,20 @@ MARKER = "<!-- flash:enhancements -->"
 _INLINER = css_inline.CSSInliner(minify_css=True, load_remote_stylesheets=False)
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _CSS_SPACE = re.compile(r"\s*([{};:,>])\s*")
-_TAG = re.compile(r"<(/?)(picture|source|img|a)\b([^>]*)>", re.IGNORECASE)
+# caniemail's "HTML5 semantics" elements: Outlook for Windows (Word engine), Windows Mail and
+# Yahoo do not know them and drop their styles. Each becomes the element every client knows,
+# its name kept as a class ("mail-figure"…) for the stylesheet.
+SEMANTIC = {"article": "div", "aside": "div", "details": "div", "figcaption": "div",
+            "figure": "div", "footer": "div", "header": "div", "hgroup": "div", "main": "div",
+            "nav": "div", "section": "div", "summary": "div", "mark": "span", "time": "span"}
+_TAG = re.compile(r"<(/?)(picture|source|img|a|" + "|".join(SEMANTIC) + r")\b([^>]*)>",
+                  re.IGNORECASE)
+# A footnote's "↩" back to its call: a message has no place to go back to.
+_BACKREF = re.compile(r'\s*<a\b[^>]*\bhref="#fnref[^"]*"[^>]*>.*?</a>', re.DOTALL | re.IGNORECASE)
+_VIDEO_CARD = re.compile(r'<figure class="video-card">(.*?)</figure>', re.DOTALL)
+_VIDEO_PARTS = re.compile(r'href="(?P<href>[^"]*)".*?class="video-card__title">(?P<title>.*?)'
+                          r'</span>.*?class="video-card__service">(?P<service>.*?)</span>',
+                          re.DOTALL)
 _ATTR = re.compile(r'([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:="([^"]*)")?')
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
@@ -100,6 +113,7 @@ class EmailArticle:
     organisation: Organisation
     location: str | None
     image: EmailImage | None
+    image_credit: str | None  # shown under the image, as on the site
     full: bool
     body_html: str
     summary: str
@@ -122,6 +136,7 @@ class EmailView:
     archive_url: str
     intro_html: str
     cover: EmailImage | None
+    cover_credit: str | None
     articles: tuple[EmailArticle, ...]
     unsubscribe_url: str
 
@@ -239,6 +254,13 @@ def mail_safe(fragment: str, settings: Settings, page: str, images: tuple[Image,
         closing, name, raw = match.group(1), match.group(2).lower(), match.group(3)
         if name in ("picture", "source"):
             return ""  # Outlook and most webmails know neither; the <img> inside remains
+        if name in SEMANTIC:
+            if closing:
+                return f"</{SEMANTIC[name]}>"
+            attrs = _attributes(raw)
+            attrs["class"] = " ".join(filter(None, (f"mail-{name}", attrs.get("class"))))
+            return _tag(SEMANTIC[name], {k: attrs[k] for k in ("class", "lang", "dir")
+                                         if k in attrs})
         if closing:
             return f"</{name}>"
         attrs = _attributes(raw)
@@ -262,7 +284,23 @@ def mail_safe(fragment: str, settings: Settings, page: str, images: tuple[Image,
         return _tag("img", {"class": shown.css_class, "src": shown.src, "srcset": shown.srcset,
                             "width": shown.width, "height": shown.height, "alt": shown.alt})
 
+    fragment = _BACKREF.sub("", _VIDEO_CARD.sub(_video_card, fragment))
     return _TAG.sub(rewrite, fragment)
+
+
+def _video_card(match: re.Match[str]) -> str:
+    """The site's video card (a <figure> around a block link) as a one-cell table: Outlook for
+    Windows draws neither a <figure> nor the padding and borders of a link, but it draws a
+    cell's."""
+    parts = _VIDEO_PARTS.search(match.group(1))
+    if parts is None:  # not the markup flash.markdown writes: its elements are converted one by one
+        return match.group(0)
+    href, title, service = parts.group("href"), parts.group("title"), parts.group("service")
+    return ('<table role="presentation" class="video-card" width="100%" cellpadding="0" '
+            'cellspacing="0" border="0"><tr><td class="video-card__cell" bgcolor="#f7f8fa">'
+            f'<p class="video-card__title"><a class="video-card__title-link" href="{href}">'
+            f'{title}</a></p><p class="video-card__service"><a class="video-card__service-link" '
+            f'href="{href}">&#9654;&#65038;&nbsp;{service}</a></p></td></tr></table>')
 
 
 def summary_of(article: Article) -> str:
@@ -292,6 +330,7 @@ def _articles(issue: Issue, settings: Settings, full: bool) -> Iterator[EmailArt
             location=article.location,
             image=_absolute_image(email_image(article.image, WIDTH), settings)
             if article.image else None,
+            image_credit=article.image.credit if article.image else None,
             full=full,
             body_html=email_body(article, settings) if full else "",
             summary=summary_of(article),
@@ -320,6 +359,7 @@ def render_html(env: Environment, issue: Issue, settings: Settings, *, full: boo
         archive_url=settings.absolute(urls.ISSUES),
         intro_html=_intro(issue, settings),
         cover=_absolute_image(email_image(issue.cover, WIDTH), settings) if issue.cover else None,
+        cover_credit=issue.cover.credit if issue.cover else None,
         articles=tuple(_articles(issue, settings, full)),
         unsubscribe_url=PLACEHOLDER,
     )
@@ -375,6 +415,8 @@ def render_text(issue: Issue, settings: Settings, *, full: bool) -> str:
         lines += plain.html_to_lines(issue.intro_html, intro_links, settings.absolute)
         if intro_links.urls:
             lines += ["", *intro_links.lines()]
+    if issue.cover and issue.cover.credit:
+        lines += ["", *plain.wrap(_credit_line(issue.cover, "Couverture"))]
     if len(issue.articles) > 1:
         lines += ["", f"Dans ce numéro{NBSP}:"]
         for index, article in enumerate(issue.articles, 1):
@@ -386,6 +428,8 @@ def render_text(issue: Issue, settings: Settings, *, full: bool) -> str:
         if article.location:
             head += f" · {article.location}"
         lines += ["", "", RULE, *plain.wrap(head), "", *plain.heading(article.title, "=")]
+        if article.image and article.image.credit:
+            lines += ["", *plain.wrap(_credit_line(article.image, "Image de l’article"))]
         lines += [""]
         if full:
             body, numbered = _body_lines(article.body_html, _article_absolute(article, settings))
@@ -408,6 +452,11 @@ def render_text(issue: Issue, settings: Settings, *, full: bool) -> str:
     lines += ["", f"Tous les numéros{NBSP}: {settings.absolute(urls.ISSUES)}",
               f"Se désabonner{NBSP}: {PLACEHOLDER}", ""]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _credit_line(image: Image, what: str) -> str:
+    """Whose the picture is, as the site credits it, though a text reader does not see it."""
+    return f"({what} — {image.credit})"
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,13 @@ and listed at the end.
 
 from __future__ import annotations
 
+import errno
 import heapq
 import os
 import re
 import signal
 import smtplib
+import socket
 import ssl
 import threading
 import time
@@ -31,9 +33,7 @@ from flash.mail.unsubscribe import generic_url, recipient_url, token
 from flash.settings import Settings, SmtpSettings
 
 SECURITY = ("starttls", "ssl", "none")
-# A relay that refuses this many messages in a row is refusing the mailing, not the recipients
-# (content flagged as spam, sender not allowed…): stop instead of failing the whole list.
-MAX_REFUSED_IN_A_ROW = 10
+SETTINGS_HINT = "vérifiez host, port et security sous [tool.flash.smtp] dans pyproject.toml"
 
 
 class SendError(Exception):
@@ -48,18 +48,24 @@ class _Temporary(Exception):
 
 
 class _Permanent(Exception):
-    def __init__(self, reply: str) -> None:
+    """A 5xx; `stage`: "rcpt" (RCPT TO), "data" (DATA) or "dot" (after the message)."""
+
+    def __init__(self, reply: str, stage: str) -> None:
         super().__init__(reply)
         self.reply = reply
+        self.stage = stage
 
 
 class _Dropped(Exception):
-    """The connection died; `after_dot`: once the message's terminator had been written."""
+    """The connection died; `after_dot`: once the message's terminator had been written;
+    `lasting`: a connection that cannot be opened at all (unknown host, port closed, TLS
+    mismatch), which waiting will not mend."""
 
-    def __init__(self, reason: str, after_dot: bool) -> None:
+    def __init__(self, reason: str, after_dot: bool, lasting: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.after_dot = after_dot
+        self.lasting = lasting
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -68,11 +74,139 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}".strip()
 
 
-def _refusal(code: int, text: bytes | str) -> Exception:
+def _refusal(code: int, text: bytes | str, stage: str) -> Exception:
     reply = _reply(code, text)
     if 500 <= code < 600:
-        return _Permanent(reply)
+        return _Permanent(reply, stage)
     return _Temporary(reply, reconnect=code == 421)
+
+
+# --- whose a refusal is: the recipient's or the mailing's ---------------------------------------
+
+RECIPIENT, MAILING, UNCLEAR = "recipient", "mailing", "unclear"
+# Refusals that may be the mailing's, in a row with no delivery between, that stop the run.
+MAX_REFUSED_IN_A_ROW = 10
+# Recipient refusals in a row from this many domains at least point at the relay instead.
+MIN_DOMAINS = 3
+_ENHANCED = re.compile(r"^\d{3}[ -]([245])\.(\d{1,3})\.(\d{1,3})(?!\S)")
+
+
+def enhanced_code(reply: str) -> tuple[int, int, int] | None:
+    """RFC 3463's "class.subject.detail" after the basic code: "550 5.1.1 …" → (5, 1, 1)."""
+    match = _ENHANCED.match(reply)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def concerns(reply: str, stage: str) -> str:
+    """Whom a permanent refusal is about: RECIPIENT, MAILING or UNCLEAR.
+
+    The enhanced status code (RFC 3463) says it when the relay gives one, as relays do:
+    - 5.1.x (addressing: unknown user 5.1.1, unknown domain 5.1.2, no mail server 5.1.10…) and
+      5.2.x (the mailbox: disabled 5.2.1, full for good 5.2.2…) concern the recipient;
+    - 5.7.x (security and policy: relaying denied, SPF/DKIM/DMARC, blocked as spam), 5.3.x (the
+      mail system: message too big 5.3.4), 5.5.x (protocol) and 5.6.x (content) concern the
+      sender or the message, that is the whole mailing;
+    - anything else (5.0.0, 5.4.x routing…) is UNCLEAR.
+    Without one: a refusal after the message's final dot judged the content (MAILING), as does
+    554 ("transaction failed"); 550, 551 and 553 to RCPT TO are what a mailbox's server usually
+    says, but also what a relay refusing the sender may say (UNCLEAR).
+    """
+    code = enhanced_code(reply)
+    if code is not None:
+        if code[1] in (1, 2):
+            return RECIPIENT
+        if code[1] in (3, 5, 6, 7):
+            return MAILING
+        return UNCLEAR
+    if stage == "dot" or reply.startswith("554"):
+        return MAILING
+    return UNCLEAR
+
+
+def _domain(recipient: Recipient) -> str:
+    return recipient.key.rpartition("@")[2]
+
+
+@dataclass
+class _Streak:
+    """The permanent refusals since the last message delivered, and when they mean that the
+    relay refuses the mailing itself rather than its recipients.
+
+    - A RECIPIENT refusal (5.1.x, 5.2.x) fails that recipient for good: never retried, listed
+      at the end. Twelve unknown users of a closed partner domain, sorted together in the list,
+      are twelve bad addresses, and the run goes on.
+    - MAILING and UNCLEAR refusals may be the mailing's: MAX_REFUSED_IN_A_ROW of them, with no
+      delivery between, stop the run (failing them would fail the whole list for a content
+      flagged as spam or a sender the relay does not allow). Those recipients go back to
+      `pending`, blamed for nothing, and the same command resumes once the relay accepts.
+      UNCLEAR refusals that all come from one domain are that domain's mailboxes (a closed
+      domain whose server gives no enhanced code): failed, and the run goes on.
+    - RECIPIENT refusals also stop the run when MAX_REFUSED_IN_A_ROW in a row come from
+      MIN_DOMAINS domains or more: unknown users at unrelated domains one after another, with
+      nobody delivered, point at the relay (refusing what it cannot relay), not at the list.
+    """
+
+    refused: list[tuple[Recipient, str]] = field(default_factory=list)
+
+    def add(self, recipient: Recipient, kind: str) -> None:
+        self.refused.append((recipient, kind))
+
+    def clear(self) -> None:
+        self.refused.clear()
+
+    def stopping(self) -> list[Recipient]:
+        """The recipients to put back to `pending` if the run must stop, else nothing."""
+        suspects = [(r, k) for r, k in self.refused if k != RECIPIENT]
+        if len(suspects) >= MAX_REFUSED_IN_A_ROW and (
+                any(k == MAILING for _, k in suspects)
+                or len({_domain(r) for r, _ in suspects}) > 1):
+            return [r for r, _ in suspects]
+        if len(self.refused) >= MAX_REFUSED_IN_A_ROW and \
+                len({_domain(r) for r, _ in self.refused}) >= MIN_DOMAINS:
+            return [r for r, _ in self.refused]
+        return []
+
+    def reason(self, stopped: list[Recipient], reply: str) -> str:
+        count = len(stopped)
+        domains = len({_domain(r) for r in stopped})
+        if all(k == RECIPIENT for _, k in self.refused):
+            return (f"le relais refuse {count} adresses de suite, de {domains} domaines "
+                    f"différents, sans rien remettre entre elles (dernière réponse : {reply}) : "
+                    "c’est sans doute le relais qui refuse, pas les adresses. Vérifiez votre "
+                    "compte chez le relais (domaine d’envoi validé, quota)")
+        code = enhanced_code(reply)
+        if code is not None and code[1] == 7:
+            why = ("le code 5.7 désigne l’expéditeur ou le message : adresse d’envoi "
+                   "(email_from) ou domaine non validés chez le relais, SPF ou DKIM absents, "
+                   "message jugé indésirable")
+        elif code is not None and code[1] == 3:
+            why = "le code 5.3 désigne le message lui-même (trop gros, par exemple)"
+        else:
+            why = "l’expéditeur ou le contenu est sans doute en cause"
+        return (f"le relais refuse le message lui-même : {count} refus de suite sans aucune "
+                f"remise (dernière réponse : {reply}) ; {why}. Personne n’est marqué en échec "
+                "pour autant : réglez le problème avec le relais")
+
+
+def unreachable(smtp: SmtpSettings, exc: BaseException) -> tuple[str, bool]:
+    """Why a connection to the relay failed, in French, and whether waiting will not mend it."""
+    where = f"{smtp.host}:{smtp.port}"
+    if isinstance(exc, socket.gaierror):
+        return (f"l’adresse du relais SMTP « {smtp.host} » est introuvable (nom mal écrit, ou "
+                "pas de connexion à Internet)", True)
+    if isinstance(exc, ConnectionRefusedError):
+        return (f"le relais SMTP {where} refuse la connexion (aucun serveur n’écoute sur ce "
+                "port)", True)
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return (f"la connexion chiffrée avec {where} échoue : security = « ssl » va avec le "
+                "port 465, « starttls » avec le port 587", True)
+    if isinstance(exc, TimeoutError):
+        return (f"le relais SMTP {where} ne répond pas (rien après {smtp.timeout:g} s)", False)
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return f"le relais SMTP {where} a fermé la connexion dès son ouverture", False
+    if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return f"le relais SMTP {where} est hors d’atteinte (pas de connexion à Internet ?)", False
+    return f"connexion au relais SMTP {where} impossible", False
 
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
@@ -88,8 +222,16 @@ def wire_body(data: bytes) -> bytes:
     return data if data.endswith(b"\r\n") else data + b"\r\n"
 
 
-def check_smtp(smtp: SmtpSettings) -> str | None:
-    """The password from the environment (never from a file), after checking the settings."""
+def check_smtp(smtp: SmtpSettings, needs: list[str] | None = None) -> str | None:
+    """The password from the environment (never from a file), after checking the settings.
+    With `needs` (a dry run), what a real run would lack is added to it instead of raised."""
+    if not smtp.host.strip():
+        missing = ("aucun relais SMTP n’est réglé : indiquez-le sous [tool.flash.smtp] dans "
+                   "pyproject.toml (host, port, security, user ; voir docs/email.md, « Premier "
+                   "envoi »)")
+        if needs is None:
+            raise SendError(missing)
+        needs.append(missing)
     if smtp.security not in SECURITY:
         raise SendError(f"[tool.flash.smtp] security « {smtp.security} » : choisissez "
                         "« starttls », « ssl » ou « none »")
@@ -107,9 +249,28 @@ def check_smtp(smtp: SmtpSettings) -> str | None:
         return None
     password = os.environ.get(smtp.password_env)
     if not password:
-        raise SendError(f"mot de passe SMTP absent : définissez la variable d’environnement "
-                        f"{smtp.password_env} (il n’est jamais lu dans un fichier)")
+        missing = (f"mot de passe SMTP absent : définissez la variable d’environnement "
+                   f"{smtp.password_env} (il n’est jamais lu dans un fichier ; voir "
+                   "docs/email.md, « Premier envoi »)")
+        if needs is None:
+            raise SendError(missing)
+        needs.append(missing)
     return password
+
+
+def check_relay(smtp: SmtpSettings) -> None:
+    """Opens one session and closes it: a relay out of reach, or refusing the login, is told
+    before the first message as a setting to fix, not as refusals of the recipients."""
+    connection = Connection(smtp, check_smtp(smtp))
+    try:
+        connection.open()
+    except _Dropped as exc:
+        raise SendError(f"{exc.reason} : {SETTINGS_HINT}") from None
+    except _Temporary as exc:
+        raise SendError(f"le relais SMTP {smtp.host}:{smtp.port} refuse pour l’instant la "
+                        f"session ({exc.reply}) ; réessayez plus tard") from None
+    finally:
+        connection.close()
 
 
 class Connection:
@@ -148,9 +309,8 @@ class Connection:
         except smtplib.SMTPResponseException as exc:
             raise _Temporary(_reply(exc.smtp_code, exc.smtp_error), reconnect=True) from None
         except (OSError, smtplib.SMTPException) as exc:
-            reason = str(exc) or type(exc).__name__
-            raise _Dropped(f"connexion à {s.host}:{s.port} impossible ({reason})",
-                           after_dot=False) from None
+            reason, lasting = unreachable(s, exc)
+            raise _Dropped(reason, after_dot=False, lasting=lasting) from None
         self.client = client
         self.messages = 0
 
@@ -180,15 +340,15 @@ class Connection:
                     raise SendError(f"le serveur refuse l’expéditeur {sender} "
                                     f"({_reply(code, text)}) : vérifiez email_from et les "
                                     "domaines autorisés chez votre relais")
-                raise _refusal(code, text)
+                raise _refusal(code, text, "mail")
             code, text = client.rcpt(recipient)
             if code not in (250, 251):
                 self._reset()
-                raise _refusal(code, text)
+                raise _refusal(code, text, "rcpt")
             code, text = client.docmd("DATA")
             if code != 354:
                 self._reset()
-                raise _refusal(code, text)
+                raise _refusal(code, text, "data")
             client.send(body)
         except smtplib.SMTPServerDisconnected as exc:
             raise _Dropped(str(exc) or "connexion fermée par le serveur", after_dot=False) \
@@ -204,7 +364,7 @@ class Connection:
                 from None
         self.messages += 1
         if code != 250:
-            raise _refusal(code, text)
+            raise _refusal(code, text, "dot")
 
     def _reset(self) -> None:
         assert self.client is not None
@@ -223,6 +383,7 @@ class Outcome:
     deferred: list[tuple[str, int | None, str | None]] = field(default_factory=list)
     uncertain: list[tuple[str, int | None, str | None]] = field(default_factory=list)
     stopped: str | None = None  # why the run stopped early, in French
+    untried: int = 0  # still pending, never tried: a stopped run leaves them for the next
 
     @property
     def sent(self) -> int:
@@ -312,8 +473,9 @@ def send_issue(composed: Composed, recipients: Iterable[Recipient], journal: Jou
     left = len(queue)
     pacer = _Pacer(float(smtp.rate), sleep, clock)
     connection = Connection(smtp, password)
-    refused_in_a_row: list[Recipient] = []
+    streak = _Streak()
     connect_failures = 0
+    connected = False  # once in this run: a failure before is the settings', not the network's
 
     def report() -> None:
         if progress:
@@ -346,14 +508,21 @@ def send_issue(composed: Composed, recipients: Iterable[Recipient], journal: Jou
                 try:
                     connection.open()
                     connect_failures = 0
+                    connected = True
                 except (_Dropped, _Temporary) as exc:
                     connect_failures += 1
-                    if connect_failures >= smtp.max_attempts:
-                        queue.appendleft(recipient)
-                        outcome.stopped = (f"serveur injoignable après {connect_failures} "
-                                           f"tentatives ({exc})")
-                        break
                     queue.appendleft(recipient)
+                    reason = exc.reason if isinstance(exc, _Dropped) else \
+                        f"le relais SMTP refuse la session ({exc.reply})"
+                    lasting = isinstance(exc, _Dropped) and exc.lasting
+                    if not connected and (lasting or connect_failures >= smtp.max_attempts):
+                        # Nothing sent yet, nobody touched: a setting to fix, not a mailing
+                        # to resume.
+                        raise SendError(f"{reason} : {SETTINGS_HINT}") from None
+                    if connect_failures >= smtp.max_attempts:
+                        outcome.stopped = (f"{reason}, {connect_failures} fois de suite ; "
+                                           "attendez que le relais réponde")
+                        break
                     sleep(backoff(connect_failures))
                     continue
             data, msgid = personalise(composed, recipient, key, sender.domain)
@@ -375,15 +544,15 @@ def send_issue(composed: Composed, recipients: Iterable[Recipient], journal: Jou
                     journal.failed(recipient.key, exc.reply)
                     failed += 1
                     left -= 1
-                    refused_in_a_row.append(recipient)
-                    if len(refused_in_a_row) >= MAX_REFUSED_IN_A_ROW:
-                        for r in refused_in_a_row:
-                            journal.retry(r.key, "refus en série : envoi arrêté", counted=False)
-                        failed -= len(refused_in_a_row)
-                        left += len(refused_in_a_row)
-                        outcome.stopped = (
-                            f"le serveur a refusé {len(refused_in_a_row)} messages de suite "
-                            f"({exc.reply}) : vérifiez le relais et le contenu")
+                    streak.add(recipient, concerns(exc.reply, exc.stage))
+                    back = streak.stopping()
+                    if back:
+                        for r in back:
+                            journal.retry(r.key, f"refus en série, envoi arrêté ({exc.reply})",
+                                          counted=False)
+                        failed -= len(back)
+                        left += len(back)
+                        outcome.stopped = streak.reason(back, exc.reply)
                         break
                 except _Temporary as exc:
                     later(recipient, exc.reply, counted=not marked)
@@ -400,7 +569,7 @@ def send_issue(composed: Composed, recipients: Iterable[Recipient], journal: Jou
                     journal.sent(recipient.key)
                     outcome.sent_now += 1
                     left -= 1
-                    refused_in_a_row.clear()
+                    streak.clear()
             report()
     finally:
         connection.close()
@@ -412,6 +581,9 @@ def send_issue(composed: Composed, recipients: Iterable[Recipient], journal: Jou
 
     outcome.failed = rows(FAILED)
     outcome.uncertain = rows(SENDING)
-    outcome.deferred = rows(PENDING)
+    waiting_rows = rows(PENDING)
+    # Pending with a reason: refused for a while, or held by a stop; without: not tried yet.
+    outcome.deferred = [row for row in waiting_rows if row[2]]
+    outcome.untried = len(waiting_rows) - len(outcome.deferred)
     report()
     return outcome
