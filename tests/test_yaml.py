@@ -23,7 +23,6 @@ from flash.sources import SourceError, parse_yaml
 from flash.validate import load_corpus
 
 
-
 def _png() -> bytes:
     from PIL import Image
 
