@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -91,3 +92,31 @@ def did_you_mean(wrong: str, candidates: dict[str, str]) -> str | None:
 def suggestion(wrong: str, candidates: dict[str, str]) -> str:
     best = did_you_mean(wrong, candidates)
     return f" Vouliez-vous dire « {best} » ?" if best else ""
+
+
+# A path on the writer's own computer: Windows (C:\…, \\server\…), file:// addresses, and the
+# home folders of macOS and Linux.
+_COMPUTER_PATH = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\|file:|/Users/|/home/|~/)", re.I)
+
+
+def looks_like_computer_path(src: str) -> bool:
+    return bool(_COMPUTER_PATH.match(src))
+
+
+def computer_path(src: str, written: str = "src: images/{name}") -> str:
+    """Why `src`, a path on the writer's computer, cannot be an image of the site, and the fix.
+    `written` shows how the image is named once copied (`{name}`: its file name)."""
+    name = re.split(r"[\\/]", src.rstrip("\\/"))[-1] or "photo.jpg"
+    shown_src = src if len(src) <= 60 else src[:60] + "…"
+    return (f"« {shown_src} » est un chemin sur votre ordinateur : le site ne peut pas y lire "
+            "l’image. Copiez l’image dans le dossier images/ du numéro, puis écrivez "
+            f"{written.format(name=name)}")
+
+
+def closest_files(wanted: str, names: Iterable[str]) -> tuple[str | None, list[str]]:
+    """(the name that differs from `wanted` only by its case, the names closest first)."""
+    names = list(names)
+    same_case = next((n for n in names if n.casefold() == wanted.casefold()), None)
+    ranked = sorted(names, key=lambda n: (-difflib.SequenceMatcher(
+        None, _fold(wanted), _fold(n)).ratio(), n))
+    return same_case, ranked

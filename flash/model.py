@@ -8,6 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flash.diagnostics import Diagnostic
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,8 @@ class Article:
     words: int
     source: Path
     images: tuple[Image, ...] = ()  # images the body shows
+    # sample texts of `flash new` left in: warnings to build, errors to send (as errors here)
+    placeholders: tuple[Diagnostic, ...] = ()
     issue: Issue = field(init=False, repr=False)
 
     @property
@@ -84,10 +90,16 @@ class Issue:
     cover: Image | None
     folder: Path
     articles: tuple[Article, ...] = ()
+    placeholders: tuple[Diagnostic, ...] = ()  # those of issue.yaml (see Article.placeholders)
 
     @property
     def year(self) -> int:
         return self.date.year
+
+    @property
+    def placeholders_left(self) -> tuple[Diagnostic, ...]:
+        """Sample texts of `flash new` in the issue or its articles: `flash send` refuses them."""
+        return self.placeholders + tuple(d for a in self.articles for d in a.placeholders)
 
 
 @dataclass(frozen=True, eq=False)

@@ -48,6 +48,8 @@ class Parsed:
     depends: tuple[tuple[str, int, int], ...] = ()
     # (text, its French typography) for the front matter's texts, done here on every core
     typeset: tuple[tuple[str, str], ...] = ()
+    # (line, sample text of `flash new`) found in the body: see validate._placeholders
+    placeholders: tuple[tuple[int, str], ...] = ()
 
 
 Refs = tuple[tuple[str, int], ...]
@@ -104,6 +106,17 @@ def _typeset(data: object) -> tuple[tuple[str, str], ...]:
     return tuple((text, french(text)) for text in stripped if text)
 
 
+def _placeholders(body: str, first_line: int) -> tuple[tuple[int, str], ...]:
+    from flash.scaffold import PLACEHOLDERS
+
+    found = []
+    for text in PLACEHOLDERS:
+        index = body.find(text)
+        if index >= 0:
+            found.append((first_line + body.count("\n", 0, index), text))
+    return tuple(found)
+
+
 def _render(text: str, path: Path, base: Path, offset: int, first_line: int,
             resolvers: ResolverFactory) -> tuple[Rendering, Refs]:
     from flash import markdown  # markdown-it is only needed when something must be parsed
@@ -132,7 +145,8 @@ def parse_article(path: Path, raw: bytes, resolvers: ResolverFactory) -> Parsed:
                              resolvers)
     return Parsed(front=front, duplicates=tuple(duplicates), front_line=document.front_line,
                   body_line=document.body_line, rendered=rendered, image_refs=refs,
-                  depends=_depends(path.parent, refs), typeset=_typeset(front.data))
+                  depends=_depends(path.parent, refs), typeset=_typeset(front.data),
+                  placeholders=_placeholders(document.body, document.body_line))
 
 
 def parse_issue(path: Path, raw: bytes, resolvers: ResolverFactory) -> Parsed:

@@ -64,7 +64,8 @@ def _reason(exc: BaseException) -> str:
     text = str(exc).strip()
     if "truncated" in text or isinstance(exc, EOFError):
         return "fichier incomplet ou tronqué"
-    return text or type(exc).__name__
+    # Pillow's own words are English: the team gets what to do instead
+    return "fichier abîmé, ou qui n’est pas une image : ouvrez-le et enregistrez-le en JPEG ou PNG"
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,18 @@ import datetime as dt
 import re
 from pathlib import Path
 
-import yaml
-from slugify import slugify
-
 from flash.diagnostics import suggestion
+from flash.sources import SourceError, parse_yaml, read_text
 
-Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The skeletons' sample texts: left in a published issue, they are a warning of `flash check`
+# and `flash build`, and an error of `flash send` (validate.py looks for them).
+ARTICLE_TEXT = "Écrivez ici le texte de l’article, en Markdown."
+ISSUE_INTRO = "Retrouvez dans ce numéro les initiatives locales, sociales et innovantes…"
+PHOTO_ALT = "Ce que montre la photo"
+COVER_ALT = "Ce que montre l’image"
+CREDIT = "Photo : …"
+LINK_URL = "https://…"
+PLACEHOLDERS = (ARTICLE_TEXT, ISSUE_INTRO, PHOTO_ALT, COVER_ALT, CREDIT, LINK_URL)
 
 
 class ScaffoldError(Exception):
@@ -22,11 +28,14 @@ def _issue_numbers(source: Path) -> dict[int, Path]:
     found: dict[int, Path] = {}
     for marker in source.rglob("issue.yaml"):
         try:
-            data = yaml.load(marker.read_text(encoding="utf-8"), Loader=Loader)
-        except (yaml.YAMLError, UnicodeDecodeError, OSError):
+            data = parse_yaml(read_text(marker))[0].data
+        except (SourceError, OSError):
             continue
-        if isinstance(data, dict) and isinstance(data.get("number"), int):
-            found[data["number"]] = marker.parent
+        number = data.get("number") if isinstance(data, dict) else None
+        if isinstance(number, str) and number.strip().isdigit() and len(number.strip()) < 10:
+            number = int(number)  # number: "196" is accepted (see validate._typed)
+        if isinstance(number, int) and not isinstance(number, bool):
+            found[number] = marker.parent
     return found
 
 
@@ -50,14 +59,14 @@ def new_issue(source: Path, number: int, month: str | None = None) -> Path:
         'title: "Flash initiatives locales"\n'
         "# Quelques phrases d’introduction (Markdown accepté) :\n"
         "intro: |\n"
-        "  Retrouvez dans ce numéro les initiatives locales, sociales et innovantes…\n"
+        f"  {ISSUE_INTRO}\n"
         "# Texte d’aperçu affiché par les messageries à côté de l’objet (facultatif) :\n"
         'preheader: ""\n'
         "# Image de couverture (facultative) : décommentez et complétez.\n"
         "# cover:\n"
         "#   src: images/couverture.jpg\n"
-        '#   alt: "Ce que montre l’image"\n'
-        '#   credit: "Photo : …"\n',
+        f'#   alt: "{COVER_ALT}"\n'
+        f'#   credit: "{CREDIT}"\n',
         encoding="utf-8",
     )
     return folder
@@ -66,14 +75,17 @@ def new_issue(source: Path, number: int, month: str | None = None) -> Path:
 def _organisations(source: Path) -> dict[str, str]:
     path = source / "organisations.yaml"
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader) or {}
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        data = parse_yaml(read_text(path))[0].data or {}
+    except (OSError, SourceError) as exc:
         raise ScaffoldError(f"{path} illisible : lancez « flash check »") from exc
-    return {slug: str((v or {}).get("name", slug)) for slug, v in data.items()
-            if isinstance(v, dict)}
+    if not isinstance(data, dict):
+        raise ScaffoldError(f"{path} illisible : lancez « flash check »")
+    return {slug: str(v.get("name") or slug) for slug, v in data.items() if isinstance(v, dict)}
 
 
 def new_article(source: Path, issue: int, organisation: str, title: str) -> Path:
+    from slugify import slugify  # validate.py imports this module for PLACEHOLDERS
+
     issues = _issue_numbers(source)
     if issue not in issues:
         known = ", ".join(str(n) for n in sorted(issues)) or "aucun"
@@ -94,7 +106,7 @@ def new_article(source: Path, issue: int, organisation: str, title: str) -> Path
     path = folder / f"{position:02d}-{slug}.md"
     if path.exists():
         raise ScaffoldError(f"le fichier {path} existe déjà")
-    quoted = title.replace('"', '\\"')
+    quoted = title.replace("\\", "\\\\").replace('"', '\\"')
     path.write_text(
         "---\n"
         f'title: "{quoted}"\n'
@@ -104,13 +116,13 @@ def new_article(source: Path, issue: int, organisation: str, title: str) -> Path
         'summary: ""           # une ou deux phrases pour les listes et l’e-mail\n'
         "# image:\n"
         "#   src: images/photo.jpg\n"
-        '#   alt: "Ce que montre la photo"\n'
-        '#   credit: "Photo : …"\n'
+        f'#   alt: "{PHOTO_ALT}"\n'
+        f'#   credit: "{CREDIT}"\n'
         "# links:\n"
         '#   - label: "En savoir plus"\n'
-        '#     url: "https://…"\n'
+        f'#     url: "{LINK_URL}"\n'
         "---\n\n"
-        "Écrivez ici le texte de l’article, en Markdown.\n",
+        f"{ARTICLE_TEXT}\n",
         encoding="utf-8",
     )
     return path

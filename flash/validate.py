@@ -12,9 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 from flash import colours, parse, urls
 from flash.cache import image_cache_dir
-from flash.diagnostics import Collector, did_you_mean, suggestion
+from flash.diagnostics import (
+    Collector,
+    Diagnostic,
+    closest_files,
+    computer_path,
+    did_you_mean,
+    looks_like_computer_path,
+    suggestion,
+)
 from flash.model import Article, Corpus, Image, Issue, Link, Organisation, Theme, attach
-from flash.sources import SourceError, Yaml, parse_yaml, read_text
+from flash.sources import SourceError, Yaml, parse_yaml, read_text, shown
 from flash.typography import french
 
 if TYPE_CHECKING:
@@ -26,8 +34,10 @@ ISSUE_KEYS = {"number", "date", "title", "intro", "cover", "preheader"}
 ORGANISATION_KEYS = {"name", "url", "colour", "logo"}
 THEME_KEYS = {"label", "description"}
 IMAGE_KEYS = {"src", "alt", "credit"}
+LIST_ITEM_KEYS = {"label", "url"}  # the keys of each item of `links`
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 LINK_URL = re.compile(r"^(https?://\S+|mailto:\S+@\S+)$")
 DEFAULT_COLOUR = "#4a5568"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif"}
@@ -188,7 +198,7 @@ def _read_yaml(ctx: Context, path: Path) -> Yaml | None:
         ctx.report.error(path, None, f"lecture impossible ({exc.strerror})")
         return None
     for key, line in duplicates:
-        ctx.report.error(path, line, f"la clé « {key} » est écrite deux fois")
+        ctx.report.error(path, line, f"la clé « {shown(key)} » est écrite deux fois")
     return doc
 
 
@@ -200,13 +210,22 @@ def _typed(ctx: Context, path: Path, doc: Yaml, key: str, kind: type, *,
     value = data.get(key) if isinstance(data, dict) else None
     full = ".".join(str(p) for p in (*where, key)) if where else key  # for the messages
     if value is None:
-        if required:
-            ctx.report.error(path, doc.line(*where), f"la clé obligatoire « {full} » manque")
+        _missing(ctx, path, doc, key, full, required, present=isinstance(data, dict)
+                 and key in data, where=where)
         return None
+    if kind is int and isinstance(value, str) and value.strip().isascii() \
+            and value.strip().isdigit():
+        # number: "196": quoted as the guide quotes the date; its meaning is plain
+        if len(value.strip()) > 9:
+            ctx.report.error(path, doc.line(*where, key), f"« {full} » est trop grand")
+            return None
+        value = int(value.strip())
+    if kind is str and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # title: 1984: the digits as written (007 stays a text already)
     ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
     if not ok:
         ctx.report.error(path, doc.line(*where, key),
-                         f"« {full} » doit être {TYPE_NAMES[kind]}, pas « {value} »")
+                         f"« {full} » doit être {TYPE_NAMES[kind]}, pas « {shown(value)} »")
         return None
     if kind is str:
         value = value.strip()
@@ -216,32 +235,74 @@ def _typed(ctx: Context, path: Path, doc: Yaml, key: str, kind: type, *,
     return value
 
 
+def _missing(ctx: Context, path: Path, doc: Yaml, key: str, full: str, required: bool, *,
+             present: bool, where: tuple[str | int, ...]) -> None:
+    """A key absent or null (empty, ~, null): missing alike. A comment on the key's line is
+    the likely cause: « title: # Bilan » is an empty title."""
+    comment = doc.comments.get(full)
+    if comment is not None:
+        message = (f"« {full} » est vide : en YAML, « # » commence un commentaire, et "
+                   f"« {shown(comment, 40)} » est ignoré ; si c’est la valeur, mettez-la entre "
+                   f"guillemets ({key}: \"{shown(comment, 40)}\")")
+        if required or key == "colour":
+            ctx.report.error(path, doc.line(*where, key), message)
+        else:
+            ctx.report.warning(path, doc.line(*where, key), message)
+    elif required and present:
+        ctx.report.error(path, doc.line(*where, key),
+                         f"la clé obligatoire « {full} » est vide : écrivez sa valeur")
+    elif required:
+        ctx.report.error(path, doc.line(*where), f"la clé obligatoire « {full} » manque")
+
+
 def _unknown_keys(ctx: Context, path: Path, doc: Yaml, data: dict, known: set[str],
                   where: tuple[str | int, ...] = ()) -> None:
     for key in data:
         if key not in known:
-            close = did_you_mean(str(key), {k: k for k in known})
+            name = str(key)
+            if name.startswith("-") and name[1:] in known | LIST_ITEM_KEYS:
+                ctx.report.error(path, doc.line(*where, name),
+                                 f"il manque une espace après le tiret : écrivez "
+                                 f"« - {name[1:]}: » (un tiret, une espace, puis la clé)")
+                continue
+            close = did_you_mean(name[:100], {k: k for k in known})
             hint = f" Vouliez-vous dire « {close} » ?" if close else ""
-            ctx.report.warning(path, doc.line(*where, str(key)),
-                               f"clé inconnue « {key} », ignorée.{hint}")
+            if not close and not where and name in IMAGE_KEYS:
+                hint = (f" Si « {name} » décrit l’image, décalez-la de deux espaces sous "
+                        "« image: » (ou « cover: »), comme « src ».")
+            ctx.report.warning(path, doc.line(*where, name),
+                               f"clé inconnue « {shown(name)} », ignorée.{hint}")
 
 
-def _resolve_file(ctx: Context, base: Path, src: str) -> tuple[Path | None, str | None]:
-    """The image file `src` names, relative to `base`, or the reason it is refused."""
+def _resolve_file(ctx: Context, base: Path, src: str, written: str = "src: images/{name}"
+                  ) -> tuple[Path | None, str | None]:
+    """The image file `src` names, relative to `base`, or the reason it is refused.
+    `written`: how the file is named once in the issue's images/ folder, for the messages."""
+    if looks_like_computer_path(src):
+        return None, computer_path(src, written)
     if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.I):
-        return None, f"l’image « {src} » doit être un fichier du dossier, pas une adresse web"
-    if src.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", src):
-        return None, (f"chemin absolu interdit pour l’image « {src} » : "
+        return None, (f"l’image « {shown(src)} » doit être un fichier du dossier, pas une "
+                      "adresse web : enregistrez l’image dans le dossier images/ du numéro, "
+                      f"puis écrivez {written.format(name='photo.jpg')}")
+    if src.startswith(("/", "\\")):
+        return None, (f"chemin absolu interdit pour l’image « {shown(src)} » : "
                       "écrivez-le relatif au fichier")
-    target = (base / src).resolve()
     try:
-        target.relative_to(ctx.root)
-    except ValueError:
-        return None, f"l’image « {src} » est en dehors du dossier de contenu"
-    if not target.is_file():
-        return None, f"image introuvable : « {src} »"
+        target = (base / src).resolve()
+        try:
+            target.relative_to(ctx.root)
+        except ValueError:
+            return None, f"l’image « {shown(src)} » est en dehors du dossier de contenu"
+        found = target.is_file()
+    except (OSError, ValueError):  # a name too long for the system, a NUL character…
+        return None, (f"le chemin de l’image « {shown(src)} » ({len(src)} caractères) ne peut "
+                      "pas être celui d’un fichier : donnez à l’image un nom court, puis "
+                      f"écrivez {written.format(name='jardin.jpg')}")
+    if not found:
+        return None, _not_found(base, src)
     if target.suffix.lower() not in IMAGE_SUFFIXES:
-        return None, f"« {src} » n’est pas une image (formats acceptés : JPEG, PNG, WebP, GIF)"
+        return None, (f"« {shown(src)} » n’est pas une image (formats acceptés : JPEG, PNG, "
+                      "WebP, GIF)")
     if target not in ctx.images:
         # Pillow and the image pipeline are loaded by the first article that shows an image.
         from flash import images
@@ -252,8 +313,35 @@ def _resolve_file(ctx: Context, base: Path, src: str) -> tuple[Path | None, str 
             ctx.images[target] = str(problem)
     info = ctx.images[target]
     if isinstance(info, str):
-        return None, french(f"image « {src} » refusée : {info}")
+        return None, french(f"image « {shown(src)} » refusée : {info}")
     return target, None
+
+
+def _not_found(base: Path, src: str) -> str:
+    """« image introuvable », with the images the folder does hold, closest first."""
+    folder = (base / src).parent
+    wanted = src.replace("\\", "/").rsplit("/", 1)[-1][:200]
+    try:
+        names = sorted(e.name for e in os.scandir(folder)
+                       if e.is_file() and Path(e.name).suffix.lower() in IMAGE_SUFFIXES)
+    except OSError:
+        where = src.replace("\\", "/").rpartition("/")[0] or "."
+        return (f"image introuvable : « {shown(src)} » (le dossier « {shown(where)} » n’existe "
+                "pas à côté de ce fichier ; les images d’un numéro vont dans son dossier "
+                "images/)")
+    prefix = src.replace("\\", "/").rpartition("/")[0]
+    prefix = f"{prefix}/" if prefix else ""
+    same_case, ranked = closest_files(wanted, names)
+    if same_case is not None:
+        return (f"image introuvable : « {shown(src)} » ; le dossier contient « {prefix}"
+                f"{same_case} », qui ne diffère que par les majuscules et les minuscules : le "
+                "site les distingue, écrivez le nom exactement comme celui du fichier")
+    if not names:
+        return f"image introuvable : « {shown(src)} » (ce dossier ne contient aucune image)"
+    listed = ", ".join(f"« {prefix}{name} »" for name in ranked[:5])
+    more = f" (et {len(names) - 5} autres)" if len(names) > 5 else ""
+    return (f"image introuvable : « {shown(src)} » ; images de ce dossier, la plus proche "
+            f"d’abord : {listed}{more}")
 
 
 def _image_warnings(ctx: Context, path: Path, line: int | None, src: str, target: Path) -> None:
@@ -279,6 +367,8 @@ def _image(ctx: Context, path: Path, doc: Yaml, key: str, *, alt_default: str | 
         data = data[part]
     raw = data.get(key)
     if raw is None:
+        full = ".".join(str(p) for p in (*where, key))
+        _missing(ctx, path, doc, key, full, False, present=key in data, where=where)
         return None
     if isinstance(raw, str):
         raw = {"src": raw}
@@ -289,12 +379,16 @@ def _image(ctx: Context, path: Path, doc: Yaml, key: str, *, alt_default: str | 
         return None
     _unknown_keys(ctx, path, doc, raw, IMAGE_KEYS, (*where, key))
     src = _typed(ctx, path, doc, "src", str, required=True, where=(*where, key))
-    alt = _typed(ctx, path, doc, "alt", str, where=(*where, key))
+    # alt left empty, ~ or null is missing as much as no alt at all (a logo's is its name)
+    needs_alt = alt_default is None
+    commented = ".".join(str(p) for p in (*where, key, "alt")) in doc.comments
+    alt = _typed(ctx, path, doc, "alt", str, where=(*where, key),
+                 required=needs_alt and commented)
     credit = _typed(ctx, path, doc, "credit", str, where=(*where, key))
-    if alt is None and alt_default is None and "alt" not in raw:
-        ctx.report.error(path, doc.line(*where, key),
-                         f"l’image « {src} » n’a pas de texte alternatif (alt) : décrivez-la "
-                         "pour les lecteurs qui ne la voient pas")
+    if needs_alt and not alt and not commented:
+        ctx.report.error(path, doc.line(*where, key, "alt"),
+                         f"l’image « {shown(src or '')} » n’a pas de texte alternatif (alt) : "
+                         "décrivez-la pour les lecteurs qui ne la voient pas")
     if src is None:
         return None
     target, problem = _resolve_file(ctx, path.parent, src)
@@ -303,7 +397,7 @@ def _image(ctx: Context, path: Path, doc: Yaml, key: str, *, alt_default: str | 
         return None
     assert target is not None
     _image_warnings(ctx, path, doc.line(*where, key, "src"), src, target)
-    return _model_image(ctx, target, french(alt if alt is not None else (alt_default or "")),
+    return _model_image(ctx, target, french(alt or alt_default or ""),
                         french(credit) if credit else None)
 
 
@@ -324,10 +418,11 @@ def _entry(ctx: Context, path: Path, doc: Yaml, slug: Any, value: Any, known: se
            required: str) -> bool:
     if not isinstance(slug, str) or not SLUG.match(slug):
         ctx.report.error(path, doc.line(str(slug)),
-                         f"identifiant « {slug} » invalide : minuscules, chiffres et tirets")
+                         f"identifiant « {shown(slug)} » invalide : minuscules, chiffres et tirets")
         return False
     if not isinstance(value, dict):
-        ctx.report.error(path, doc.line(slug), f"« {slug} » doit avoir au moins « {required} »")
+        ctx.report.error(path, doc.line(slug),
+                         f"« {shown(slug)} » doit avoir au moins « {required} »")
         return False
     _unknown_keys(ctx, path, doc, value, known, (slug,))
     return True
@@ -346,12 +441,12 @@ def _load_organisations(ctx: Context, path: Path) -> dict[str, Organisation]:
         colour = _typed(ctx, path, doc, "colour", str, where=(slug,)) or DEFAULT_COLOUR
         if not colours.HEX.match(colour):
             ctx.report.error(path, doc.line(slug, "colour"),
-                             f"couleur « {colour} » invalide : écrivez-la « #rrvvbb », "
+                             f"couleur « {shown(colour)} » invalide : écrivez-la « #rrvvbb », "
                              "par exemple « #0a6e3c »")
             colour = DEFAULT_COLOUR
         if url and not url.startswith(("http://", "https://")):
             ctx.report.error(path, doc.line(slug, "url"),
-                             f"adresse « {url} » invalide : elle doit commencer par https://")
+                             f"adresse « {shown(url)} » invalide : elle doit commencer par https://")
             url = None
         logo = _image(ctx, path, doc, "logo", alt_default=name or slug, where=(slug,))
         if name is None:
@@ -406,16 +501,30 @@ def _parse_month(ctx: Context, path: Path, doc: Yaml) -> dt.date | None:
     raw = doc.data.get("date")
     line = doc.line("date")
     if raw is None:
-        ctx.report.error(path, doc.line(),
-                         "la clé obligatoire « date » manque (ex. : date: \"2021-03\")")
+        if "date" in doc.comments or "date" in doc.data:
+            _missing(ctx, path, doc, "date", "date", True, present=True, where=())
+        else:
+            ctx.report.error(path, doc.line(),
+                             "la clé obligatoire « date » manque (ex. : date: \"2021-03\")")
         return None
-    if isinstance(raw, dt.date):
-        ctx.report.error(path, line, f"« date » doit être un mois, « {raw:%Y-%m} », pas un jour")
+    text = str(raw).strip()
+    day = DAY.match(text)
+    if day:  # the loader leaves dates as written: 2021-02-30 is checked here, in French
+        year, month, number = (int(part) for part in day.groups())
+        try:
+            dt.date(year, month, number)
+        except ValueError:
+            ctx.report.error(path, line, f"date « {shown(text)} » impossible : ce jour n’existe "
+                             f"pas ; « date » attend d’ailleurs l’année et le mois seuls, par "
+                             f"exemple « {year:04d}-{min(max(month, 1), 12):02d} »")
+            return None
+        ctx.report.error(path, line, f"« date » doit être un mois, « {year:04d}-{month:02d} », "
+                         "pas un jour")
         return None
-    match = MONTH.match(str(raw).strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        ctx.report.error(path, line, f"date « {raw} » invalide : écrivez l’année et le mois, "
-                         "par exemple « 2021-03 »")
+    match = MONTH.match(text)
+    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
+        ctx.report.error(path, line, f"date « {shown(raw)} » invalide : écrivez l’année et le "
+                         "mois, par exemple « 2021-03 »")
         return None
     return dt.date(int(match.group(1)), int(match.group(2)), 1)
 
@@ -472,6 +581,7 @@ def _load_issue(ctx: Context, folder: Path, organisations: dict[str, Organisatio
     intro = _typed(ctx, path, doc, "intro", str) or ""
     preheader = _typed(ctx, path, doc, "preheader", str)
     cover = _image(ctx, path, doc, "cover")
+    left = _placeholders(ctx, path, doc, ())
     if number is None or date is None or articles is None:
         return number, doc.line("number"), None
     if not articles:
@@ -480,7 +590,7 @@ def _load_issue(ctx: Context, folder: Path, organisations: dict[str, Organisatio
     typeset = dict(parsed.typeset) if parsed is not None else {}
     issue = Issue(number=number, date=date, title=_french(typeset, title), intro_html=intro_html,
                   preheader=_french(typeset, preheader) if preheader else None, cover=cover,
-                  folder=folder)
+                  folder=folder, placeholders=left)
     return number, doc.line("number"), attach(issue, articles)
 
 
@@ -489,7 +599,7 @@ def _parsed_yaml(ctx: Context, path: Path, parsed: parse.Parsed) -> Yaml | None:
         ctx.report.error(path, *parsed.error)
         return None
     for key, line in parsed.duplicates:
-        ctx.report.error(path, line, f"la clé « {key} » est écrite deux fois")
+        ctx.report.error(path, line, f"la clé « {shown(key)} » est écrite deux fois")
     return parsed.front
 
 
@@ -509,7 +619,7 @@ def _intro_html(ctx: Context, path: Path, folder: Path, doc: Yaml, intro: str,
 
 def _image_resolver(ctx: Context, path: Path, base: Path, offset: int = 0):
     def resolve(src: str, line: int) -> images.BodyPicture | None:
-        target, problem = _resolve_file(ctx, base, src)
+        target, problem = _resolve_file(ctx, base, src, "![description](images/{name})")
         if problem:
             ctx.report.error(path, line + offset, problem)
             return None
@@ -600,7 +710,7 @@ def _load_article(ctx: Context, path: Path, organisations: dict[str, Organisatio
     doc = parsed.front
     assert doc is not None
     for key, line in parsed.duplicates:
-        ctx.report.error(path, line, f"la clé « {key} » est écrite deux fois")
+        ctx.report.error(path, line, f"la clé « {shown(key)} » est écrite deux fois")
     if not isinstance(doc.data, dict):
         ctx.report.error(path, parsed.front_line,
                          "l’en-tête doit contenir des clés (title, organisation…)")
@@ -627,6 +737,7 @@ def _load_article(ctx: Context, path: Path, organisations: dict[str, Organisatio
                            "les flux et l’e-mail ; le début du texte sera utilisé")
     if len(ctx.report.errors) > errors_before or title is None or organisation is None:
         return None
+    left = _placeholders(ctx, path, doc, parsed.placeholders)
     body_images = tuple(_model_image(ctx, (path.parent / src).resolve(), "", None)
                         for src in rendered.images)
     return Article(
@@ -634,7 +745,8 @@ def _load_article(ctx: Context, path: Path, organisations: dict[str, Organisatio
         themes=article_themes, location=_french(typeset, location) if location else None,
         summary=_french(typeset, summary) if summary else None, image=image, links=links,
         order=order if order is not None else position, draft=draft, body_html=rendered.html,
-        excerpt=rendered.text, words=rendered.words, source=path, images=body_images)
+        excerpt=rendered.text, words=rendered.words, source=path, images=body_images,
+        placeholders=left)
 
 
 def _organisation(ctx: Context, path: Path, doc: Yaml, organisations: dict[str, Organisation]
@@ -647,9 +759,9 @@ def _organisation(ctx: Context, path: Path, doc: Yaml, organisations: dict[str, 
     by_name = {o.name: o for o in organisations.values()}
     if value in by_name:
         return by_name[value]
-    hint = suggestion(value, {slug: o.name for slug, o in organisations.items()})
+    hint = suggestion(shown(value, 100), {slug: o.name for slug, o in organisations.items()})
     ctx.report.error(path, doc.line("organisation"),
-                     f"organisation inconnue « {value} » (voir organisations.yaml).{hint}")
+                     f"organisation inconnue « {shown(value)} » (voir organisations.yaml).{hint}")
     return None
 
 
@@ -658,20 +770,61 @@ def _themes(ctx: Context, path: Path, doc: Yaml, themes: dict[str, Theme]) -> tu
     if raw is None:
         return ()
     if isinstance(raw, str):
-        raw = [raw]
+        # themes: environnement, vivre-ensemble: the list as written in a sentence
+        raw = [part for part in raw.split(",") if part.strip()]
     if not isinstance(raw, list):
         ctx.report.error(path, doc.line("themes"), "« themes » doit être une liste de thèmes")
         return ()
+    # A theme is named by its identifier or by its label, as an organisation by its name.
+    by_label = {_folded(t.label): t for t in themes.values()}
     found: list[Theme] = []
     for index, slug in enumerate(raw):
-        if isinstance(slug, str) and slug in themes:
-            if themes[slug] not in found:
-                found.append(themes[slug])
+        theme = None
+        if isinstance(slug, str):
+            theme = themes.get(slug.strip()) or by_label.get(_folded(slug))
+        if theme is not None:
+            if theme not in found:
+                found.append(theme)
             continue
-        hint = suggestion(str(slug), {s: t.label for s, t in themes.items()})
+        hint = suggestion(shown(slug, 100), {s: t.label for s, t in themes.items()})
         ctx.report.error(path, doc.line("themes", index),
-                         f"thème inconnu « {slug} » (voir themes.yaml).{hint}")
+                         f"thème inconnu « {shown(slug)} » (voir themes.yaml).{hint}")
     return tuple(found)
+
+
+def _folded(label: str) -> str:
+    """A label as compared: typography, spaces and case aside."""
+    return " ".join(french(label).replace("\u202f", " ").replace("\u00a0", " ").split()).casefold()
+
+
+def _placeholders(ctx: Context, path: Path, doc: Yaml, body: tuple[tuple[int, str], ...]
+                  ) -> tuple[Diagnostic, ...]:
+    """Sample texts of `flash new` left in a file: a warning each, returned as the errors
+    `flash send` reports (Issue.placeholders_left)."""
+    from flash.scaffold import PLACEHOLDERS
+
+    found = [(doc.line(*where), sample) for where, text in _texts(doc.data)
+             for sample in PLACEHOLDERS if sample in text]
+    left = []
+    for line, sample in [*found, *body]:
+        message = (f"texte d’exemple laissé par « flash new » : « {sample} » ; remplacez-le "
+                   "(« flash send » n’enverra pas le numéro tant qu’il reste)")
+        ctx.report.warning(path, line, message)
+        left.append(Diagnostic(ctx.report.display(path), line, "erreur", message))
+    return tuple(left)
+
+
+def _texts(data: Any, where: tuple[str | int, ...] = ()
+           ) -> Iterable[tuple[tuple[str | int, ...], str]]:
+    """(path, text) of every text in a YAML document (the loader bounds its depth)."""
+    if isinstance(data, str):
+        yield where, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _texts(value, (*where, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _texts(value, (*where, index))
 
 
 def _french(typeset: dict[str, str], text: str) -> str:
@@ -683,6 +836,12 @@ def _french(typeset: dict[str, str], text: str) -> str:
 def _links(ctx: Context, path: Path, doc: Yaml, typeset: dict[str, str]) -> tuple[Link, ...]:
     raw = doc.data.get("links")
     if raw is None:
+        return ()
+    if isinstance(raw, dict) and any(str(key).startswith("-") for key in raw):
+        glued = next(str(key) for key in raw if str(key).startswith("-"))
+        ctx.report.error(path, doc.line("links", glued),
+                         f"il manque une espace après le tiret : écrivez « - {shown(glued[1:])}: » "
+                         "(un tiret, une espace, puis la clé)")
         return ()
     if not isinstance(raw, list):
         ctx.report.error(path, doc.line("links"),
@@ -698,7 +857,7 @@ def _links(ctx: Context, path: Path, doc: Yaml, typeset: dict[str, str]) -> tupl
         url = _typed(ctx, path, doc, "url", str, required=True, where=("links", index))
         if url and not LINK_URL.match(url):
             ctx.report.error(path, doc.line("links", index, "url"),
-                             f"adresse « {url} » invalide : elle doit commencer par https://")
+                             f"adresse « {shown(url)} » invalide : elle doit commencer par https://")
             continue
         if label and url:
             links.append(Link(_french(typeset, label), url))

@@ -75,6 +75,9 @@ def prepare(source: Path, number: int, settings: Settings, *, to: str | None = N
         known = ", ".join(str(i.number) for i in corpus.issues[:5])
         raise CampaignError(f"le numéro {number} n’existe pas dans {source} (derniers numéros : "
                             f"{known or 'aucun'})")
+    if issue.placeholders_left:  # sample texts of `flash new`: warnings to build, errors to send
+        raise CampaignError("des textes d’exemple restent : remplacez-les avant d’envoyer",
+                            list(issue.placeholders_left))
     layouts = project_dirs(settings, "layouts")
     env = make_environment(layouts)
     try:
