@@ -173,10 +173,21 @@ def build(source: str | None, output: str | None, base_url: str | None, drafts: 
               f"{report.articles} article(s), {report.pages} pages, {report.files} fichiers "
               f"en {report.seconds:.2f} s.")
     out.print(f"{_changes(report)}.")
+    if not no_emails and report.issues:  # with the warnings, apart from the summary
+        err.print(_email_proof_note(settings, target))
     if profile:
         for stage, seconds in report.stages.items():
             out.print(f"  {stage:<28} {seconds * 1000:8.1f} ms")
     _leave()
+
+
+def _email_proof_note(settings: Settings, target: Path) -> str:
+    """What a proof-reader of the built e-mails sees: they are the very messages subscribers
+    get, whose images the site online serves (see README, « Relire un e-mail »)."""
+    return (f"E-mails : dans {escape(str(target))}/numeros/N/email.html et email.eml, les images "
+            f"viennent de {escape(settings.site_url)} et n’apparaissent qu’une fois le site "
+            "publié à cette adresse ; pour relire un e-mail avant, ouvrez-le dans l’aperçu "
+            "(« flash serve », puis /numeros/N/email.html).")
 
 
 def _changes(report: BuildReport) -> str:
