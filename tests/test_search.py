@@ -100,7 +100,7 @@ def test_pagefind_is_handed_the_indexed_element_only(sample_site: Path) -> None:
                           for e in handed.iter()
                           if any(k.startswith("data-pagefind") for k in e.attrib)]
         assert handed.findtext(".//title") == whole.findtext(".//title")
-        assert not handed.cssselect("header, footer, nav")
+        assert not handed.cssselect(".site-header, .site-nav, .site-footer")
 
 
 def test_nested_elements_and_marks_outside_the_body() -> None:
