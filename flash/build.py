@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from flash.pages import Feed, Page
     from flash.render import SiteView
+    from flash.search import LiveIndex
 
 # Jinja, Markdown, YAML, Pillow… are imported by the stages that use them, not here: a build
 # with nothing to do is over before they would have loaded.
@@ -145,12 +146,14 @@ def images_of(corpus: Corpus) -> dict[str, Image]:
 def build(source: Path, output: Path, settings: Settings, *, drafts: bool = False,
           search_on: bool | None = None, emails: bool = True, cache: BuildCache | None = None,
           use_cache: bool = True, skip_if_unchanged: bool = True,
-          meanwhile: Callable[[], object] | None = None) -> BuildReport:
+          meanwhile: Callable[[], object] | None = None,
+          search_index: LiveIndex | None = None) -> BuildReport:
     """Builds the site of `source` into `output`. `cache`: the one `flash serve` keeps between
     builds (else the cache folder is read); `use_cache=False` rebuilds everything;
     `skip_if_unchanged`: first compare the files' dates with the last build's (`flash serve`
     does not: it builds only when it saw a change); `meanwhile`: the caller's own work, done
-    while other cores parse the content, if any is parsed."""
+    while other cores parse the content, if any is parsed; `search_index`: the search index
+    `flash serve` keeps, which gets the article pages rendered (else the index is made here)."""
     report = BuildReport()
     check_target(output, source)
     cache = cache or BuildCache(source, enabled=use_cache)
@@ -224,15 +227,12 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
         cold = not (previous or cache.keep_parsed_in_memory)
         if not cold:
             keys = _page_keys(cache, fingerprints, site_key, texts, page_plan)
-            pages_changed = any(previous.get(p.path) != k
-                                for p, k in zip(page_plan, keys, strict=True))
         else:  # nothing to compare with: the workers compute the keys of what they render
             keys = [partial(_page_key, fingerprints, site_key, texts, page)
                     for page in page_plan]
-            pages_changed = True
-        # Pagefind reads the finished site: when pages change, stage all of it.
-        staging = Staging(output, previous, previous_groups,
-                          complete=bool(site.search and pages_changed),
+        # A patch, unless nothing was built there before: the search index is made from the
+        # rendered pages, not from a complete copy of the site.
+        staging = Staging(output, previous, previous_groups, complete=False,
                           trusted=(cache.keep_parsed_in_memory
                                    and output.resolve() in cache.manifests.written),
                           in_place=cache.keep_parsed_in_memory)
@@ -276,14 +276,10 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             for url, data in assets.values():
                 staging.write_bytes(url.lstrip("/"), data)
         with _stage(report, "index de recherche"):
-            if staging.complete:
-                search.index_site(staging, env, site)
-                staging.adopt(search.BUNDLE)
-                report.indexed = sum(key == "tool" for key in staging.manifest.values())
-            else:  # no page changed: the index and its page are still right
-                if site.search:
-                    staging.keep(search.BUNDLE + "/")
-                    staging.keep(urls.output_path(urls.SEARCH))
+            indexed = search.index_site(staging, env, site,
+                                        [page for page in page_plan if page.kind == "article"],
+                                        {path for path, *_ in todo}, live=search_index)
+            report.indexed = indexed.files if indexed else 0
         with _stage(report, "écriture"):
             build_id = uuid.uuid4().hex
             staging.commit(build_id)

@@ -175,6 +175,8 @@ def build(source: str | None, output: str | None, base_url: str | None, drafts: 
         sys.exit(1)
     print_diagnostics(report.warnings)
     out.print(f"[green]Site construit[/] dans {escape(str(target))} {built_sentence(report)}")
+    if not no_emails and report.issues:  # with the warnings, apart from the summary
+        err.print(_email_proof_note(settings, target))
     if profile:
         for stage, seconds in report.stages.items():
             out.print(f"  {stage:<28} {seconds * 1000:8.1f} ms")
@@ -204,6 +206,15 @@ def built_sentence(report: BuildReport) -> str:
             f"{_count(report.articles, 'article', 'articles')}\u202f; le site compte "
             f"{_count(files, 'fichier', 'fichiers')}, dont "
             f"{_count(report.pages, 'page', 'pages')}\u202f; {change}.")
+
+
+def _email_proof_note(settings: Settings, target: Path) -> str:
+    """What a proof-reader of the built e-mails sees: they are the very messages subscribers
+    get, whose images the site online serves (see README, « Relire un e-mail »)."""
+    return (f"E-mails\u00a0: dans {escape(str(target))}/numeros/N/email.html et email.eml, "
+            f"les images viennent de {escape(settings.site_url)} et n’apparaissent qu’une fois "
+            "le site publié à cette adresse\u00a0; pour relire un e-mail avant, ouvrez-le dans "
+            "l’aperçu («\u00a0flash serve\u00a0», puis /numeros/N/email.html).")
 
 
 def _changes(report: BuildReport) -> str:

@@ -174,6 +174,20 @@ class Staging:
             for entry in log:
                 self._apply(*entry)
 
+    def read(self, relative: str) -> bytes:
+        """A file of the new site: staged by this build, else kept from the previous site."""
+        data = self._pending.get(relative)
+        if data is not None:
+            return data
+        if self._staged is not None:
+            try:
+                with open(os.path.join(self._root, relative), "rb") as staged:
+                    return staged.read()
+            except FileNotFoundError:
+                pass
+        with open(os.path.join(self._final, relative), "rb") as kept:
+            return kept.read()
+
     def keep(self, prefix: str) -> None:
         """Keeps every previous file under `prefix` (what a skipped tool wrote last time)."""
         for relative, key in self.previous.items():

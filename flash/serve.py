@@ -3,8 +3,9 @@ rebuilds only what changed (the incremental build, with a cache kept in memory) 
 pages open in the browser. A content error shows in the browser, naming the file and the line,
 and in the terminal; the server keeps running and recovers as soon as the file is fixed.
 
-The preview is built with drafts and without search indexing, into its own folder
-(.flash-cache/apercu/ by default): it never touches the published site.
+The preview is built with drafts, into its own folder (.flash-cache/apercu/ by default): it
+never touches the published site. Its search index is kept by Pagefind between rebuilds and
+served from memory (see flash.search.LiveIndex).
 
 Browsers are reloaded through livereload: its WebSocket handler and its client script speak the
 LiveReload protocol. Its `Server.serve` is not used: it looks for changes every 0.8 s, does not
@@ -28,10 +29,12 @@ from rich.console import Console
 from rich.markup import escape
 from tornado import httpserver, ioloop, netutil, web, websocket
 
+from flash import search
 from flash.build import BuildReport, build
 from flash.cache import BuildCache, Stat, cache_dir, tree_stamp
 from flash.diagnostics import ContentError, Diagnostic
 from flash.output import OutputError
+from flash.search import BUNDLE, LiveIndex
 from flash.settings import Settings, SettingsError, load_settings
 from flash.shipped import project_dirs
 from flash.typography import french
@@ -67,6 +70,7 @@ class Preview:
     settings: Settings
     console: Console
     cache: BuildCache
+    search: LiveIndex | None = None  # None when Pagefind is missing: no search box either
     problem: Problem | None = None
     stamp: str = ""
     builds: int = 0
@@ -101,7 +105,8 @@ class Preview:
         try:
             self.settings = _preview_settings(self.source, self.settings)
             report = build(self.source, self.output, self.settings, drafts=True,
-                           search_on=False, cache=self.cache, skip_if_unchanged=False)
+                           search_on=self.search is not None, cache=self.cache,
+                           skip_if_unchanged=False, search_index=self.search)
         except SettingsError as exc:
             self._fail(Problem("Réglages illisibles (pyproject.toml)", message=str(exc)))
             return None
@@ -119,6 +124,8 @@ class Preview:
             gc.freeze()
             gc.enable()
         seconds = time.perf_counter() - start
+        if self.search is not None:  # after the reload: a search waits for it, pages do not
+            ioloop.IOLoop.current().spawn_callback(self.search.refresh)
         self.builds += 1
         recovered = self.problem is not None
         self.problem = None
@@ -225,8 +232,11 @@ class SiteFiles(web.RequestHandler):
     def initialize(self, preview: Preview) -> None:
         self.preview = preview
 
-    def get(self, path: str) -> None:
+    async def get(self, path: str) -> None:
         self.set_header("Cache-Control", "no-store")
+        if path.startswith(BUNDLE + "/") and self.preview.search is not None:
+            await self._search_file(path[len(BUNDLE) + 1:])
+            return
         root = self.preview.output.resolve()
         target = (root / path.lstrip("/")).resolve()
         if target != root and root not in target.parents:
@@ -248,11 +258,40 @@ class SiteFiles(web.RequestHandler):
                        "<!DOCTYPE html><title>Page introuvable</title><h1>Page introuvable</h1>")
             return
         data = target.read_bytes()
+        origins = self._origins()
         if target.suffix == ".html":
-            self._html(data.decode("utf-8", "replace"))
+            text = data.decode("utf-8", "replace")
+            self._html(text.replace(*origins) if origins else text)
             return
+        if origins and target.suffix == ".eml":
+            data = message_at(data, *origins)
+        elif origins and target.suffix in (".txt", ".xml"):
+            data = data.replace(*(origin.encode() for origin in origins))
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if kind.startswith("text/") or kind.endswith(("xml", "json", "javascript")):
+            kind += "; charset=utf-8"
+        self.set_header("Content-Type", kind)
+        self.write(data)
+
+    def _origins(self) -> tuple[str, str] | None:
+        """(the preview's address, as the build wrote it in e-mails and feeds; the one this
+        browser used) when they differ: localhost for 127.0.0.1, or this computer's address on
+        the network, as a phone reading the e-mail uses with --host 0.0.0.0."""
+        built = self.preview.settings.site_url
+        asked = f"{self.request.protocol}://{self.request.host}"
+        return (built, asked) if asked != built else None
+
+    async def _search_file(self, name: str) -> None:
+        """A file of the search index, from memory, once it describes the last rebuild."""
+        search = self.preview.search
+        assert search is not None
+        await search.ready()
+        data = search.files.get(name)
+        if data is None:
+            self.set_status(404)
+            return
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if kind.startswith("text/") or kind.endswith(("json", "javascript")):
             kind += "; charset=utf-8"
         self.set_header("Content-Type", kind)
         self.write(data)
@@ -263,6 +302,25 @@ class SiteFiles(web.RequestHandler):
             head = text.find("</head>")
             text = text[:head] + SCRIPT + text[head:] if head >= 0 else text + SCRIPT
         self.write(text)
+
+
+def message_at(data: bytes, built: str, asked: str) -> bytes:
+    """An e-mail (.eml) of the preview, its images and links at the address the browser used.
+    Its bodies are quoted-printable, where an address may be cut across two lines: they are
+    decoded, changed and encoded again."""
+    from email import message_from_bytes, policy
+
+    message = message_from_bytes(data, policy=policy.default)
+    for name, value in list(message.items()):
+        if built in str(value):
+            message.replace_header(name, str(value).replace(built, asked))
+    for part in message.walk():
+        if part.get_content_maintype() == "text" and not part.is_multipart():
+            text = part.get_content()
+            if built in text:
+                part.set_content(text.replace(built, asked), subtype=part.get_content_subtype(),
+                                 cte="quoted-printable")
+    return message.as_bytes()
 
 
 def application(preview: Preview) -> web.Application:
@@ -288,6 +346,9 @@ def serve(source: Path, settings: Settings, *, host: str = "127.0.0.1", port: in
     url = f"http://{host}:{port}"
     preview = Preview(source, output, settings.with_overrides(base_url=url), console,
                       BuildCache(source, keep_parsed_in_memory=True))
+    if search.available():
+        preview.search = LiveIndex(output, settings.language, report=lambda message:
+                                   console.print(f"[yellow]{escape(message)}[/]"))
     preview.rebuild()
     loop = ioloop.IOLoop.current()
     server = httpserver.HTTPServer(application(preview))
@@ -301,4 +362,6 @@ def serve(source: Path, settings: Settings, *, host: str = "127.0.0.1", port: in
     finally:
         watcher.stop()
         server.stop()
+        if preview.search is not None:
+            loop.run_sync(preview.search.close)
         preview.cache.save(final=True)

@@ -421,7 +421,7 @@ def _rich_issue(tmp_path: Path) -> Path:
 def _composed_rich(tmp_path: Path):
     source = _rich_issue(tmp_path)
     corpus, _ = load(source)
-    env = make_environment(project_dir(settings_for(), "layouts"))
+    env = make_environment(project_dirs(settings_for(), "layouts"))
     composed = compose(env, corpus.issues[0], settings_for())
     url = f"{BASE_URL}/desabonnement/"
     return lxml_html.fromstring(composed.html_for(url)), composed.text_for(url)

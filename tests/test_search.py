@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SAMPLE, parse, settings_for
+from lxml import html
 
 from flash import search
 from flash.build import build
@@ -80,3 +81,37 @@ def test_the_command_reports_it_in_french_without_traceback(tmp_path: Path) -> N
     assert "Traceback" not in done.stderr
     assert "l’indexation de la recherche (Pagefind) a échoué" in done.stderr
     assert not (tmp_path / "_site").exists()
+
+
+def test_pagefind_is_handed_the_indexed_element_only(sample_site: Path) -> None:
+    """Pagefind reads only the element marked data-pagefind-body (and the filters, meta and
+    sorts inside it): it gets the page's head and that element, nothing it would skip."""
+    for path in sample_site.glob("numeros/195/*/index.html"):
+        page = path.read_text(encoding="utf-8")
+        part = search.indexed_part(page)
+        assert len(part) < len(page)
+        whole, handed = html.fromstring(page), html.fromstring(part)
+        [body] = whole.cssselect("[data-pagefind-body]")
+        assert handed.cssselect("body > [data-pagefind-body]")[0].text_content() == \
+            body.text_content()
+        marked = [(e.tag, sorted(k for k in e.attrib if k.startswith("data-pagefind")))
+                  for e in whole.iter() if any(k.startswith("data-pagefind") for k in e.attrib)]
+        assert marked == [(e.tag, sorted(k for k in e.attrib if k.startswith("data-pagefind")))
+                          for e in handed.iter()
+                          if any(k.startswith("data-pagefind") for k in e.attrib)]
+        assert handed.findtext(".//title") == whole.findtext(".//title")
+        assert not handed.cssselect(".site-header, .site-nav, .site-footer")
+
+
+def test_nested_elements_and_marks_outside_the_body() -> None:
+    head = "<!DOCTYPE html><html lang=\"fr\"><head><title>T</title></head>"
+    nested = (head + '<body><header>menu</header><article data-pagefind-body><p>a</p>'
+              "<article>b</article><p>c</p></article><footer>pied</footer></body></html>")
+    part = search.indexed_part(nested)
+    assert "<p>c</p></article></body>" in part and "pied" not in part and "menu" not in part
+    # A filter outside the indexed element (a project's own layout): the page goes whole.
+    outside = nested.replace("<header>", '<header data-pagefind-filter="Rubrique:x">')
+    assert search.indexed_part(outside) == outside
+    for broken in (head + "<body><article data-pagefind-body><p>jamais fermé</p></body>",
+                   head + "<body><p>rien à indexer</p></body></html>", "", "<article"):
+        assert search.indexed_part(broken) == broken
