@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import concurrent.futures
 import contextlib
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -278,7 +279,7 @@ def index_site(staging: Staging, env: Environment, site: SiteView, articles: Seq
     pages = {article.url: indexed_part(staging.read(article.path).decode("utf-8"))
              for article in sorted(articles, key=lambda article: article.path)}
     try:
-        files = asyncio.run(asyncio.wait_for(index_pages(pages, site.language), TIMEOUT))
+        files = _run_apart(lambda: asyncio.wait_for(index_pages(pages, site.language), TIMEOUT))
     except TimeoutError as exc:
         raise _failed(f"pas de réponse en {TIMEOUT:.0f} s") from exc
     size = 0
@@ -286,6 +287,18 @@ def index_site(staging: Staging, env: Environment, site: SiteView, articles: Seq
         staging.write_bytes(f"{BUNDLE}/{path}", data)
         size += len(data)
     return SearchIndex(pages=page_count(files), files=len(files), bytes=size)
+
+
+def _run_apart(make: Callable[[], Awaitable[dict[str, bytes]]]) -> dict[str, bytes]:
+    """Runs a coroutine to its end from synchronous code, on a thread of its own when the
+    caller's thread already runs an event loop (Playwright's sync API, a Starlette handler):
+    asyncio.run refuses to start a second loop there."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 @dataclass

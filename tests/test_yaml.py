@@ -241,7 +241,7 @@ def test_placeholders_of_flash_new_warn_in_check_and_stop_send(tmp_path: Path) -
     assert warnings[1].startswith("issues/2021-04-n196/issue.yaml:6: avertissement : ")
     assert "Retrouvez dans ce numéro" in warnings[1]
     with pytest.raises(CampaignError) as refused:
-        prepare(root, 196, settings_for(), to="relecture@exemple.fr")
+        prepare(root, 196, settings_for(), to="relecture@exemple.fr", dry_run=True)
     assert "textes d’exemple" in str(refused.value)
     assert sorted((Path(d.path).name, d.line, d.level) for d in refused.value.diagnostics) == [
         ("01-un-jardin.md", 16, "erreur"), ("issue.yaml", 6, "erreur")]
