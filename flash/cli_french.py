@@ -106,15 +106,41 @@ def _invalid_choice(choice: click.Choice, value: Any, ctx: click.Context | None)
                                                                choices=names)
 
 
+def _range(kind: Any) -> str:
+    """A range as French says it, « de 0 à 65535 », not click's « 0<=x<=65535 »."""
+    low = None if kind.min is None else f"{kind.min}{' exclu' if kind.min_open else ''}"
+    high = None if kind.max is None else f"{kind.max}{' exclu' if kind.max_open else ''}"
+    if low is None:
+        return f"au plus {high}"
+    if high is None:
+        return f"au moins {low}"
+    return f"de {low} à {high}"
+
+
+def _help_record(option: click.Option, ctx: click.Context) -> tuple[str, str] | None:
+    """click's help line, whose hints it joins with « ; »: French puts a no-break space before
+    the semicolon."""
+    record = super(type(option), option).get_help_record(ctx)
+    if record is None or not record[1].endswith("]"):
+        return record
+    text, start = record[1], record[1].rfind("[")
+    return record[0], text[:start] + text[start:].replace("; ", f"{NBSP}; ")
+
+
 @cache
 def _french_class(cls: type) -> type:
     """`cls` (a parameter's class, or its type's), naming things the French way."""
     if getattr(cls, "french", False):
         return cls
-    if issubclass(cls, click.Parameter):
-        methods: dict[str, Any] = {"get_error_hint": _error_hint}
+    if issubclass(cls, click.Option):
+        methods: dict[str, Any] = {"get_error_hint": _error_hint,
+                                   "get_help_record": _help_record}
+    elif issubclass(cls, click.Parameter):
+        methods = {"get_error_hint": _error_hint}
     elif issubclass(cls, click.Choice):
         methods = {"get_invalid_choice_message": _invalid_choice}
+    elif hasattr(cls, "_describe_range"):  # IntRange, FloatRange
+        methods = {"_describe_range": _range}
     else:
         return cls
     return type(cls.__name__, (cls,), {"__module__": cls.__module__, "__slots__": (),

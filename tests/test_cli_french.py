@@ -185,7 +185,7 @@ def test_every_argument_has_a_french_name() -> None:
 def test_help_details_are_french() -> None:
     assert invoke("--help").output.count("Afficher la version, puis quitter.") == 1
     serve = re.sub(r"[ \n]+", " ", invoke("serve", "--help").output)
-    assert fr("[par défaut : 8000; 0<=x<=65535]") in serve
+    assert fr("[par défaut : 8000\u00a0; de 0 à 65535]") in serve
     assert "-s, --source DOSSIER" in serve
     assert "-p, --port ENTIER" in serve
     article = invoke("new", "article", "--help").output
@@ -207,7 +207,7 @@ USAGE_ERRORS = [
     (("serve", "--hots", "x"), "Erreur : l’option « --hots » n’existe pas. (Vouliez-vous dire "
                                "l’une de celles-ci : « --host », « --port » ?)"),
     (("serve", "--port", "99999"), "Erreur : valeur incorrecte pour « --port » / « -p » : "
-                                   "99999 n’est pas dans l’intervalle 0<=x<=65535."),
+                                   "99999 n’est pas dans l’intervalle de 0 à 65535."),
     (("serve", "--port"), "Erreur : l’option « --port » attend une valeur."),
     (("send", "1", "--list", str(REPO)),
      f"Erreur : valeur incorrecte pour « --list » : « {REPO} » est un dossier, et non un "
