@@ -60,6 +60,9 @@ class Context:
     tree: dict[Path, list[str]] = field(default_factory=dict)
     compared: dict[tuple[int, int], tuple[dict, dict, bool]] = field(default_factory=dict)
     files: dict[Path, list[Path]] = field(default_factory=dict)  # issue folder -> its articles
+    # registries (organisations.yaml, themes.yaml) missing or unreadable: their error is the one
+    # to fix, articles naming what they would declare are not reported on top of it
+    unread: set[str] = field(default_factory=set)
 
 
 # (files, content root) -> their parsed form; the build gives one that caches and parallelises
@@ -404,12 +407,15 @@ def _image(ctx: Context, path: Path, doc: Yaml, key: str, *, alt_default: str | 
 def _mapping_file(ctx: Context, path: Path, what: str) -> tuple[Yaml | None, dict]:
     if not path.is_file():
         ctx.report.error(path, None, f"fichier manquant : il déclare {what}")
+        ctx.unread.add(path.name)
         return None, {}
     doc = _read_yaml(ctx, path)
     if doc is None:
+        ctx.unread.add(path.name)
         return None, {}
     if not isinstance(doc.data, dict):
         ctx.report.error(path, 1, f"ce fichier doit associer à chaque identifiant {what}")
+        ctx.unread.add(path.name)
         return None, {}
     return doc, doc.data
 
@@ -756,6 +762,8 @@ def _organisation(ctx: Context, path: Path, doc: Yaml, organisations: dict[str, 
         return None
     if value in organisations:
         return organisations[value]
+    if "organisations.yaml" in ctx.unread:
+        return None
     by_name = {o.name: o for o in organisations.values()}
     if value in by_name:
         return by_name[value]
@@ -785,6 +793,8 @@ def _themes(ctx: Context, path: Path, doc: Yaml, themes: dict[str, Theme]) -> tu
         if theme is not None:
             if theme not in found:
                 found.append(theme)
+            continue
+        if "themes.yaml" in ctx.unread:
             continue
         hint = suggestion(shown(slug, 100), {s: t.label for s, t in themes.items()})
         ctx.report.error(path, doc.line("themes", index),

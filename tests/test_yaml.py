@@ -405,3 +405,13 @@ def test_failed_build_on_hostile_content_leaves_the_site(tmp_path: Path) -> None
         assert after == before
         shutil.rmtree(root)
         write_tree(root, {**REGISTRIES, "a/issue.yaml": ISSUE, "a/01-ok.md": article(GOOD)})
+
+
+@pytest.mark.parametrize("name", ["organisations.yaml", "themes.yaml"])
+def test_an_unreadable_registry_is_the_only_error(tmp_path: Path, name: str) -> None:
+    """The anchor in the registry is the mistake to fix: the articles naming an organisation or
+    a theme it would declare are not reported as unknown on top of it."""
+    found = hostile(tmp_path, {name: "x: &x {name: *x}\n",
+                               "a/02-x.md": article(GOOD + "themes: [environnement]\n")})
+    errors = [d for d in found if d.is_error]
+    assert [(Path(d.path).name, d.line) for d in errors] == [(name, 1)], errors
