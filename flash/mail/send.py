@@ -86,8 +86,6 @@ def _refusal(code: int, text: bytes | str, stage: str) -> Exception:
 RECIPIENT, MAILING, UNCLEAR = "recipient", "mailing", "unclear"
 # Refusals that may be the mailing's, in a row with no delivery between, that stop the run.
 MAX_REFUSED_IN_A_ROW = 10
-# Recipient refusals in a row from this many domains at least point at the relay instead.
-MIN_DOMAINS = 3
 _ENHANCED = re.compile(r"^\d{3}[ -]([245])\.(\d{1,3})\.(\d{1,3})(?!\S)")
 
 
@@ -102,7 +100,8 @@ def concerns(reply: str, stage: str) -> str:
 
     The enhanced status code (RFC 3463) says it when the relay gives one, as relays do:
     - 5.1.x (addressing: unknown user 5.1.1, unknown domain 5.1.2, no mail server 5.1.10…) and
-      5.2.x (the mailbox: disabled 5.2.1, full for good 5.2.2…) concern the recipient;
+      5.2.x (the mailbox: disabled 5.2.1, full for good 5.2.2…) concern the recipient, except
+      5.1.7 and 5.1.8, which RFC 3463 gives to the sender's address;
     - 5.7.x (security and policy: relaying denied, SPF/DKIM/DMARC, blocked as spam), 5.3.x (the
       mail system: message too big 5.3.4), 5.5.x (protocol) and 5.6.x (content) concern the
       sender or the message, that is the whole mailing;
@@ -113,6 +112,8 @@ def concerns(reply: str, stage: str) -> str:
     """
     code = enhanced_code(reply)
     if code is not None:
+        if code[1] == 1 and code[2] in (7, 8):  # bad sender's mailbox or system address
+            return MAILING
         if code[1] in (1, 2):
             return RECIPIENT
         if code[1] in (3, 5, 6, 7):
@@ -141,9 +142,9 @@ class _Streak:
       `pending`, blamed for nothing, and the same command resumes once the relay accepts.
       UNCLEAR refusals that all come from one domain are that domain's mailboxes (a closed
       domain whose server gives no enhanced code): failed, and the run goes on.
-    - RECIPIENT refusals also stop the run when MAX_REFUSED_IN_A_ROW in a row come from
-      MIN_DOMAINS domains or more: unknown users at unrelated domains one after another, with
-      nobody delivered, point at the relay (refusing what it cannot relay), not at the list.
+    RECIPIENT refusals never stop the run, however many in a row and from however many
+    domains: putting them back to `pending` would stop every re-run at the same place (a list
+    whose old addresses are sorted together would never be mailed to its end).
     """
 
     refused: list[tuple[Recipient, str]] = field(default_factory=list)
@@ -161,19 +162,10 @@ class _Streak:
                 any(k == MAILING for _, k in suspects)
                 or len({_domain(r) for r, _ in suspects}) > 1):
             return [r for r, _ in suspects]
-        if len(self.refused) >= MAX_REFUSED_IN_A_ROW and \
-                len({_domain(r) for r, _ in self.refused}) >= MIN_DOMAINS:
-            return [r for r, _ in self.refused]
         return []
 
     def reason(self, stopped: list[Recipient], reply: str) -> str:
         count = len(stopped)
-        domains = len({_domain(r) for r in stopped})
-        if all(k == RECIPIENT for _, k in self.refused):
-            return (f"le relais refuse {count} adresses de suite, de {domains} domaines "
-                    f"différents, sans rien remettre entre elles (dernière réponse : {reply}) : "
-                    "c’est sans doute le relais qui refuse, pas les adresses. Vérifiez votre "
-                    "compte chez le relais (domaine d’envoi validé, quota)")
         code = enhanced_code(reply)
         if code is not None and code[1] == 7:
             why = ("le code 5.7 désigne l’expéditeur ou le message : adresse d’envoi "
