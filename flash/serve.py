@@ -135,7 +135,7 @@ class Preview:
         what = (f"{rendered} page{'s' if rendered > 1 else ''} rendue{'s' if rendered > 1 else ''}"
                 if rendered else "aucune page à rendre")
         self.console.print(f"[green]{'Corrigé : site' if recovered else 'Site'} reconstruit[/] "
-                           f"en {seconds * 1000:.0f} ms ({what}).")
+                           f"en {seconds * 1000:,.0f}\u00a0ms ({what}).".replace(",", "\u202f"))
         return report
 
     def _fail(self, problem: Problem) -> None:
