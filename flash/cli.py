@@ -408,6 +408,8 @@ def send(number: int, to: str | None, list_path: str | None, dry_run: bool,
         sys.exit(130)
     out.print(f"[green]{escape(report.sent_line(outcome))}[/]")
     waiting_title = ("En attente (refus en série ou refus temporaires)" if outcome.stopped else
+                     "En attente (leur domaine refuse le message, ou refus temporaires\u202f; "
+                     "relancez la commande plus tard)" if outcome.held else
                      "Refus temporaires répétés (relancez la commande plus tard)")
     for title, rows, colour in (
             ("Refus définitifs (adresse à vérifier ou à retirer de la liste)", outcome.failed,

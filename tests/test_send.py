@@ -256,7 +256,8 @@ def test_a_relay_refusing_everything_stops_the_run_instead_of_failing_the_list(
             "le relais refuse le message lui-même\u00a0: 10 refus de suite sans aucune remise")
         assert "le code 5.7 désigne l’expéditeur ou le message" in outcome.stopped
         assert not outcome.failed  # back to pending: the list is not blamed
-        assert len(outcome.deferred) == 10 and outcome.untried == 20
+        # one domain: ten refused, the twenty others of that domain kept without a try
+        assert len(outcome.deferred) == 30 and outcome.untried == 0
         assert sum(handler.attempts.values()) == 10 and not handler.received
         refusing = False
         again = send(list_path, settings(port))
@@ -758,3 +759,27 @@ def test_a_stopped_cli_run_says_how_to_go_on(tmp_path: Path) -> None:
         assert resumed.returncode == 0, resumed.stderr
         assert "14 messages envoyés (14 sur 14 au total)." in resumed.stdout
         assert_exactly_once(handler, valid)
+
+
+def test_one_domain_refusing_the_message_is_held_and_the_rest_is_mailed(tmp_path: Path) -> None:
+    """A partner's filter answers 554 5.7.1 to its dozen addresses, sorted together: they are
+    kept pending (not failed, the addresses are good), the rest of the list is mailed, and the
+    run does not stop at them (a stop would stop every re-run at the same place)."""
+    before, after = addresses(5), [f"suite{n:03d}@exemple.org" for n in range(20)]
+    filtered = [f"agent{n:02d}@partenaire.fr" for n in range(14)]
+    valid = before + filtered[:12] + after + filtered[12:]
+    rcpt = lambda address, attempt: "554 5.7.1 Message refusé par le filtre" \
+        if address.endswith("@partenaire.fr") else None  # noqa: E731
+    list_path = write_list(tmp_path / "abonnes.csv", valid)
+    with smtp_server(Behaviour(rcpt=rcpt)) as (handler, port):
+        outcome = send(list_path, settings(port))
+        assert not outcome.stopped and not outcome.failed
+        assert outcome.sent_now == 25 and outcome.held == ["partenaire.fr"]
+        assert {row[0] for row in outcome.deferred} == set(filtered)
+        assert all(row[2].startswith("refus du domaine partenaire.fr") for row in outcome.deferred)
+        assert sum(handler.attempts.get(a, 0) for a in filtered) == 10  # 4 untried
+        assert_exactly_once(handler, before + after)
+        again = send(list_path, settings(port))  # still filtered: kept again, nobody twice
+        assert again.sent_now == 0 and len(again.deferred) == 14
+        assert_exactly_once(handler, before + after)
+    assert journal_states(list_path) == Counter(sent=25, pending=14)

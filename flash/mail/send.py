@@ -155,14 +155,30 @@ class _Streak:
     def clear(self) -> None:
         self.refused.clear()
 
+    def _suspects(self) -> list[tuple[Recipient, str]]:
+        return [(r, k) for r, k in self.refused if k != RECIPIENT]
+
     def stopping(self) -> list[Recipient]:
-        """The recipients to put back to `pending` if the run must stop, else nothing."""
-        suspects = [(r, k) for r, k in self.refused if k != RECIPIENT]
-        if len(suspects) >= MAX_REFUSED_IN_A_ROW and (
-                any(k == MAILING for _, k in suspects)
-                or len({_domain(r) for r, _ in suspects}) > 1):
+        """The recipients to put back to `pending` if the run must stop, else nothing: refusals
+        of the mailing from several domains (one domain's are `held`, not a stop)."""
+        suspects = self._suspects()
+        if len(suspects) >= MAX_REFUSED_IN_A_ROW and len({_domain(r) for r, _ in suspects}) > 1:
             return [r for r, _ in suspects]
         return []
+
+    def held(self) -> tuple[str, list[Recipient]] | None:
+        """A domain whose every recipient refuses the message (say a partner's filter answering
+        5.7.1), MAX_REFUSED_IN_A_ROW times in a row: its recipients are put back to `pending`
+        and the rest of the list goes on. Stopping would stop every re-run at the same place,
+        failing them would blame addresses for a filter."""
+        suspects = self._suspects()
+        domains = {_domain(r) for r, _ in suspects}
+        if len(suspects) >= MAX_REFUSED_IN_A_ROW and len(domains) == 1 and \
+                any(k == MAILING for _, k in suspects):
+            held = [r for r, k in suspects if k == MAILING]
+            self.refused = [(r, k) for r, k in self.refused if k != MAILING]
+            return domains.pop(), held
+        return None
 
     def reason(self, stopped: list[Recipient], reply: str) -> str:
         count = len(stopped)
@@ -376,6 +392,7 @@ class Outcome:
     uncertain: list[tuple[str, int | None, str | None]] = field(default_factory=list)
     stopped: str | None = None  # why the run stopped early, in French
     untried: int = 0  # still pending, never tried: a stopped run leaves them for the next
+    held: list[str] = field(default_factory=list)  # domains refusing the message, kept pending
 
     @property
     def sent(self) -> int:
@@ -466,6 +483,8 @@ def send_issue(composed: Composed, recipients: Iterable[Recipient], journal: Jou
     pacer = _Pacer(float(smtp.rate), sleep, clock)
     connection = Connection(smtp, password)
     streak = _Streak()
+    held_domains: dict[str, str] = {}  # domain refusing the message -> why its recipients wait
+    last_hold: tuple[list[Recipient], str] | None = None
     connect_failures = 0
     connected = False  # once in this run: a failure before is the settings', not the network's
 
@@ -494,6 +513,11 @@ def send_issue(composed: Composed, recipients: Iterable[Recipient], journal: Jou
                     sleep(ready_at - clock())
                 queue.append(recipient)
             recipient = queue.popleft()
+            if _domain(recipient) in held_domains:  # its domain refuses the message: kept
+                journal.retry(recipient.key, held_domains[_domain(recipient)], counted=False)
+                left -= 1
+                report()
+                continue
             if connection.client is not None and connection.messages >= smtp.per_connection:
                 connection.close()
             if connection.client is None:
@@ -538,7 +562,16 @@ def send_issue(composed: Composed, recipients: Iterable[Recipient], journal: Jou
                     left -= 1
                     streak.add(recipient, concerns(exc.reply, exc.stage))
                     back = streak.stopping()
-                    if back:
+                    hold = None if back else streak.held()
+                    if hold is not None:
+                        domain, back = hold
+                        held_domains[domain] = f"refus du domaine {domain}, gardé pour le " \
+                            f"prochain envoi ({exc.reply})"
+                        for r in back:
+                            journal.retry(r.key, held_domains[domain], counted=False)
+                        failed -= len(back)
+                        last_hold = (back, exc.reply)
+                    elif back:
                         for r in back:
                             journal.retry(r.key, f"refus en série, envoi arrêté ({exc.reply})",
                                           counted=False)
@@ -565,6 +598,10 @@ def send_issue(composed: Composed, recipients: Iterable[Recipient], journal: Jou
             report()
     finally:
         connection.close()
+    outcome.held = sorted(held_domains)
+    if last_hold is not None and not outcome.sent and not outcome.stopped:
+        # One domain, and nobody of the list was ever mailed: as likely the relay as the domain.
+        outcome.stopped = streak.reason(*last_hold)
     order = {r.key: r.line for r in recipients}
     listed = set(order)
 
