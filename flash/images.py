@@ -74,7 +74,6 @@ class Responsive:
 
     webp: tuple[Variant, ...]
     fallback: tuple[Variant, ...]
-    fallback_type: str  # "image/jpeg" or "image/png"
     width: int  # the image's displayed size: sets width/height, hence the aspect ratio
     height: int
 
@@ -158,7 +157,6 @@ def responsive(image: Image, recipe: Recipe = RECIPE) -> Responsive:
     return Responsive(
         webp=tuple(_variant(image, tag, w, "webp") for w in widths),
         fallback=tuple(_variant(image, tag, w, extension) for w in widths),
-        fallback_type=f"image/{'png' if image.transparent else 'jpeg'}",
         width=image.width, height=image.height)
 
 

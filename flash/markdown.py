@@ -461,8 +461,3 @@ def render(source: str, resolve_image: ImageResolver | None = None, first_line: 
     # start is ever shown, and n words make at least 2n - 1 characters.
     text = " ".join(words[:EXCERPT // 2 + 1])[:EXCERPT]
     return Rendered(html=body, text=text, words=len(words), images=env[_IMAGES])
-
-
-def render_inline(source: str) -> str:
-    """Short Markdown (an intro) without a paragraph wrapper around a single line."""
-    return render(source).html

@@ -117,12 +117,6 @@ class Staging:
             self.put(relative, data)
             self.record(relative, key)
 
-    def copy(self, relative: str, source: Path) -> None:
-        key = file_key(source)
-        if not self.fresh(relative, key):
-            shutil.copyfile(source, self._place(relative))
-            self.record(relative, key)
-
     def link(self, relative: str, source: Path) -> None:
         """A hard link to a file that is never modified (the image cache), else a copy."""
         key = file_key(source)

@@ -7,20 +7,11 @@ from jinja2 import Environment
 from flash import urls
 from flash.mail.compose import compose, published, unsubscribe_mailto
 from flash.mail.unsubscribe import PAGE
-from flash.model import Corpus, Issue
+from flash.model import Issue
 from flash.output import Staging
 from flash.pages import Page
 from flash.render import SiteView, render_page
 from flash.settings import Settings
-
-
-def write_emails(corpus: Corpus, env: Environment, site: SiteView, settings: Settings,
-                 staging: Staging) -> int:
-    """The build stage: every issue's email files, and the page their unsubscribe link leads
-    to. Returns the number of files written."""
-    written = sum(write_issue_email(issue, env, settings, staging) for issue in corpus.issues)
-    write_unsubscribe_page(env, site, settings, staging)
-    return written + 1
 
 
 def write_issue_email(issue: Issue, env: Environment, settings: Settings, staging: Staging
