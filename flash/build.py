@@ -27,13 +27,13 @@ from flash.cache import (
     Fingerprints,
     Stat,
     code_digest,
-    compiled_templates_dir,
     files_digest,
     tree_stamp,
 )
 from flash.diagnostics import ContentError, Diagnostic
 from flash.model import Article, Corpus, Image, Issue, attach
 from flash.output import Staging, check_target
+from flash.paths import compiled_templates_dir
 from flash.settings import Settings
 from flash.shipped import layout_problem, merged_files, project_dirs
 

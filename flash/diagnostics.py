@@ -11,6 +11,14 @@ from pathlib import Path
 from typing import Literal
 
 Level = Literal["erreur", "avertissement"]
+# The line breaks YAML counts (libyaml's marks number lines by these).
+LINE_BREAKS = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A value as quoted in a message: its first characters only."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 @dataclass(frozen=True, slots=True)

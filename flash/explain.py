@@ -13,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flash.diagnostics import computer_path, looks_like_computer_path
-from flash.sources import LINE_BREAKS, shown
+from flash.diagnostics import LINE_BREAKS, computer_path, looks_like_computer_path, shown
 
 NBSP = "\u00a0"
 # indentation, an optional "- ", an optional "key:", the value (comments included)

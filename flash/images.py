@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Protocol
 
 from flash import urls
-from flash.cache import image_cache_dir
 from flash.diagnostics import ContentError, Diagnostic
 from flash.model import Image
+from flash.paths import image_cache_dir
 from flash.typography import french
 
 # 64 megapixels: more than any phone or camera photo the team will receive, and a bound on the

@@ -31,9 +31,10 @@ from tornado import httpserver, ioloop, netutil, web, websocket
 
 from flash import search
 from flash.build import BuildReport, build
-from flash.cache import BuildCache, Stat, cache_dir, tree_stamp
+from flash.cache import BuildCache, Stat, tree_stamp
 from flash.diagnostics import ContentError, Diagnostic
 from flash.output import OutputError
+from flash.paths import cache_dir
 from flash.search import BUNDLE, LiveIndex
 from flash.settings import Settings, SettingsError, load_settings
 from flash.shipped import project_dirs

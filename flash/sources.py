@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flash.diagnostics import LINE_BREAKS, shown
+from flash.explain import explain
+
 # PyYAML takes ~20 ms to import: parse_yaml imports it at its first call, which in a build is in
 # each worker process, after they started, not before.
 
@@ -25,8 +28,6 @@ _BOOLEANS = {"true": True, "True": True, "TRUE": True, "false": False, "False": 
              "FALSE": False}
 _STANDARD_TAG = "tag:yaml.org,2002:"
 _COMMENT_VALUE = re.compile(r"[ \t]*(?:-[ \t]+)*[^#\s][^#]*?:[ \t]+(#.*?)\s*$")
-# The line breaks YAML counts (libyaml's marks number lines by these).
-LINE_BREAKS = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
 
 
 class SourceError(Exception):
@@ -56,12 +57,6 @@ class Yaml:
                 return found
             parts.pop()
         return self.first_line
-
-
-def shown(value: object, limit: int = 60) -> str:
-    """A value as quoted in a message: its first characters only."""
-    text = str(value)
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def read_text(path: Path) -> str:
@@ -237,8 +232,6 @@ def parse_yaml(text: str, first_line: int = 1) -> tuple[Yaml, list[tuple[str, in
                           f"{MAX_YAML_CHARS:,} au plus) : un en-tête ou un fichier de "
                           "réglages tient en quelques milliers".replace(",", "\u202f"))
     import yaml
-
-    from flash.explain import explain
 
     loader = None
     try:

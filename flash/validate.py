@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flash import colours, parse, urls
-from flash.cache import image_cache_dir
 from flash.diagnostics import (
     Collector,
     Diagnostic,
@@ -19,10 +18,12 @@ from flash.diagnostics import (
     computer_path,
     did_you_mean,
     looks_like_computer_path,
+    shown,
     suggestion,
 )
 from flash.model import Article, Corpus, Image, Issue, Link, Organisation, Theme, attach
-from flash.sources import SourceError, Yaml, parse_yaml, read_text, shown
+from flash.paths import image_cache_dir
+from flash.sources import SourceError, Yaml, parse_yaml, read_text
 from flash.typography import french
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ from site_server import chromium, serve
 
 from flash import images
 from flash.build import build, images_of
-from flash.cache import image_cache_dir
 from flash.diagnostics import ContentError
+from flash.paths import image_cache_dir
 from flash.validate import load_corpus
 
 REGISTRIES = {
