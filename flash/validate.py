@@ -46,6 +46,15 @@ TYPE_NAMES = {str: "un texte", int: "un nombre entier", bool: "true ou false", l
               dict: "un ensemble de clés"}
 
 
+def _not_kind(value: object, kind: type) -> str:
+    """What a wrongly typed value is, in the team's words (never Python's repr)."""
+    if isinstance(value, (dict, list)):
+        what = TYPE_NAMES[dict if isinstance(value, dict) else list]
+        hint = " ; si c’est du texte, mettez-le entre guillemets" if kind is str else ""
+        return f"pas {what}{hint}"
+    return f"pas « {shown(value)} »"
+
+
 @dataclass
 class Context:
     root: Path
@@ -229,7 +238,7 @@ def _typed(ctx: Context, path: Path, doc: Yaml, key: str, kind: type, *,
     ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
     if not ok:
         ctx.report.error(path, doc.line(*where, key),
-                         f"« {full} » doit être {TYPE_NAMES[kind]}, pas « {shown(value)} »")
+                         f"« {full} » doit être {TYPE_NAMES[kind]}, {_not_kind(value, kind)}")
         return None
     if kind is str:
         value = value.strip()
