@@ -400,7 +400,8 @@ def _image(ctx: Context, path: Path, doc: Yaml, key: str, *, alt_default: str | 
     credit = _typed(ctx, path, doc, "credit", str, where=(*where, key))
     if needs_alt and not alt and not commented:
         ctx.report.error(path, doc.line(*where, key, "alt"),
-                         f"l’image « {shown(src or '')} » n’a pas de texte alternatif (alt) : "
+                         f"l’image{f' « {shown(src)} »' if src else ''} n’a pas de texte "
+                         "alternatif (alt) : "
                          "décrivez-la pour les lecteurs qui ne la voient pas")
     if src is None:
         return None
@@ -805,6 +806,12 @@ def _themes(ctx: Context, path: Path, doc: Yaml, themes: dict[str, Theme]) -> tu
                 found.append(theme)
             continue
         if "themes.yaml" in ctx.unread:
+            continue
+        if slug is None or isinstance(slug, (dict, list, bool)):
+            what = "est vide" if slug is None else _not_kind(slug, list).replace("pas", "est", 1)
+            ctx.report.error(path, doc.line("themes", index),
+                             f"le thème n°\u00a0{index + 1} de « themes » {what} : écrivez un "
+                             "mot de themes.yaml")
             continue
         hint = suggestion(shown(slug, 100), {s: t.label for s, t in themes.items()})
         ctx.report.error(path, doc.line("themes", index),

@@ -210,6 +210,7 @@ def _assert_reported(root: Path, target: str, content: bytes) -> None:
 @given(hostile_files())
 # found by CI: a mapping or a list where a text belongs was quoted as Python's repr ("None")
 @example(("article", b'---\ntitle: {"\\xBB": null}\n---\n\nUn texte.\n'))
+@example(("article", b'---\ntitle: T\norganisation: mesolia\nthemes: [null, {a: null}]\n---\n'))
 @example(("issue", b'number: 195\ndate: 2021-03\nintro: [null, true]\n'))
 def test_any_content_file_gets_french_diagnostics_with_file_and_line(
         tree: Path, case: tuple[str, bytes]) -> None:
