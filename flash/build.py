@@ -120,12 +120,20 @@ def load(source: Path, drafts: bool = False, cache: BuildCache | None = None
 def site_view(settings: Settings, assets: dict[str, str], search_on: bool | None = None
               ) -> SiteView:
     from flash import search
+    from flash.mail.compose import EmailError, mailbox
     from flash.render import SiteView
 
+    try:
+        contact = mailbox(settings.reply_to or settings.email_from, "reply_to").addr_spec
+    except EmailError:  # told by flash send; the site still builds
+        contact = ""
+    service = settings.subscribers_url.rstrip("/")
     return SiteView(title=settings.title, description=settings.description,
                     base_url=settings.site_url, publisher=settings.publisher,
                     language=settings.language, assets=assets,
-                    search=search.available() if search_on is None else search_on)
+                    search=search.available() if search_on is None else search_on,
+                    subscribe=f"{service}/abonnement" if service else "",
+                    consent=settings.consent_text, contact=contact)
 
 
 def images_of(corpus: Corpus) -> dict[str, Image]:

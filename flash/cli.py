@@ -322,26 +322,37 @@ def new_article_command(issue: int, title: str, organisation: str, source: str |
 @click.option("--list", "list_path", type=click.Path(dir_okay=False), metavar="FICHIER.csv",
               help="Envoyer à toute la liste (colonnes email et, si besoin, name). Un journal "
                    "FICHIER.envoi-NUMÉRO.sqlite, à côté, permet de reprendre un envoi interrompu.")
+@click.option("--subscribers", "from_database", is_flag=True,
+              help="Envoyer aux abonnés confirmés de la base (flash subscribers), sauf les "
+                   "adresses exclues. Un journal envois/abonnes.envoi-NUMÉRO.sqlite permet de "
+                   "reprendre.")
 @click.option("--dry-run", is_flag=True, help="Afficher ce qui serait envoyé, sans rien envoyer.")
 @click.option("--base-url", metavar="ADRESSE",
               help="Adresse publique du site, pour les liens de l’e-mail.")
 @SOURCE
-def send(number: int, to: str | None, list_path: str | None, dry_run: bool,
-         base_url: str | None, source: str | None) -> None:
-    """Envoie le numéro NUMÉRO par e-mail : une épreuve (--to) ou toute la liste (--list).
+def send(number: int, to: str | None, list_path: str | None, from_database: bool,
+         dry_run: bool, base_url: str | None, source: str | None) -> None:
+    """Envoie le numéro NUMÉRO par e-mail : une épreuve (--to), toute la liste (--list) ou
+    les abonnés de la base (--subscribers).
 
     Relancer la même commande après une interruption reprend l’envoi là où il s’était arrêté,
     sans jamais envoyer deux fois le numéro à la même personne."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from flash.mail import report
-    from flash.mail.campaign import CampaignError, prepare, reach, run
+    from flash.mail.campaign import CampaignError, prepare, reach, record_outcome, run
 
     settings, folder = _settings(source)
     settings = settings.with_overrides(base_url=base_url)
+    database = None
+    if from_database:
+        from flash.subscribers.commands import database_of
+
+        database = database_of(settings)
     try:
         campaign = prepare(folder, number, settings, to=to,
-                           list_path=Path(list_path) if list_path else None, dry_run=dry_run)
+                           list_path=Path(list_path) if list_path else None, dry_run=dry_run,
+                           database=database)
     except CampaignError as exc:
         print_diagnostics(exc.diagnostics)
         err.print(f"[red bold]Envoi impossible[/]\u00a0: {escape(str(exc))}")
@@ -397,6 +408,7 @@ def send(number: int, to: str | None, list_path: str | None, dry_run: bool,
                 bar.update(task, completed=sent + failed, **fields(sent, failed, left))
 
             outcome = run(campaign, progress)
+        record_outcome(campaign, outcome)
     except CampaignError as exc:
         err.print(f"[red bold]Envoi arrêté[/]\u00a0: {escape(str(exc))}. Relancez la même "
                   "commande une fois le problème réglé\u00a0: l’envoi reprendra où il s’est "
@@ -428,6 +440,14 @@ def send(number: int, to: str | None, list_path: str | None, dry_run: bool,
         err.print(escape(report.waiting_line(outcome)))
     if outcome.stopped or outcome.failed or outcome.deferred:
         sys.exit(1)
+
+def _add_subscribers() -> None:
+    from flash.subscribers.commands import subscribers
+
+    main.add_command(subscribers)
+
+
+_add_subscribers()
 
 if __name__ == "__main__":
     main()

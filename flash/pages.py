@@ -134,6 +134,10 @@ def plan(archive: Archive, *, per_page: int = 20, previous: dict[str, Page] | No
                  "total": len(listed)},
                 description=theme.description or f"Les initiatives du thème {theme.label}.",
                 feed=urls.theme_feed(theme.slug))))
+    pages.append(same(Page(urls.SUBSCRIBE, "subscribe.html", "subscribe",
+                           "Recevoir le Flash par e-mail", {},
+                           description="S’abonner au Flash initiatives locales : un message "
+                           "par mois, sans suivi de lecture.")))
     pages.append(same(Page("/404.html", "404.html", "404", "Page introuvable", {},
                            in_sitemap=False)))
     return pages

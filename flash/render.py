@@ -27,6 +27,9 @@ class SiteView:
     language: str
     assets: dict[str, str]  # logical name -> fingerprinted URL
     search: bool = False
+    subscribe: str = ""  # where the sign-up form posts (the subscribers service), if any
+    consent: str = ""  # the sentence a subscriber agrees to
+    contact: str = ""  # the team's address, for requests by e-mail
 
     def absolute(self, url: str) -> str:
         if url.startswith(("http://", "https://")):

@@ -26,6 +26,20 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class BounceSettings:
+    """The bounce mailbox `flash subscribers bounces imap` reads."""
+    host: str = ""
+    port: int = 993  # IMAP over TLS
+    user: str = ""
+    password_env: str = "FLASH_BOUNCES_PASSWORD"
+    folder: str = "INBOX"
+
+
+CONSENT_TEXT = ("J’accepte de recevoir le Flash initiatives locales par e-mail, une fois par "
+                "mois. Je peux me désabonner à tout moment par le lien de chaque message.")
+
+
+@dataclass(frozen=True)
 class Settings:
     title: str = "Flash initiatives locales"
     description: str = "Les initiatives locales, sociales et innovantes."
@@ -44,6 +58,16 @@ class Settings:
     unsubscribe_mailto: str | None = None
     unsubscribe_secret_env: str = "FLASH_UNSUBSCRIBE_SECRET"
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    # Subscribers service (flash subscribers serve): where the site's forms post and the
+    # e-mails' unsubscribe links point; none until set. The database URL may also come from
+    # the environment variable FLASH_SUBSCRIBERS_DATABASE (which wins: it may hold a password).
+    subscribers_url: str = ""
+    subscribers_database: str = "sqlite:///abonnes.sqlite"
+    consent_text: str = CONSENT_TEXT
+    confirmation_hours: int = 48  # how long a confirmation link works
+    signups_per_client: int = 10  # sign-ups from one client per 10 minutes
+    signups_per_address: int = 3  # confirmation messages to one address per hour
+    bounces: BounceSettings = field(default_factory=BounceSettings)
     # Where the settings came from: relative paths above are resolved against it.
     root: Path = field(default_factory=Path.cwd)
 
@@ -93,6 +117,9 @@ def load_settings(source: Path | None = None) -> Settings:
     smtp = SmtpSettings()
     if "smtp" in section:
         smtp = _build(SmtpSettings, section.pop("smtp"), f"{path} [tool.flash.smtp]")
+    bounces = BounceSettings()
+    if "bounces" in section:
+        bounces = _build(BounceSettings, section.pop("bounces"), f"{path} [tool.flash.bounces]")
     section.pop("root", None)
     settings = _build(Settings, section, f"{path} [tool.flash]")
-    return replace(settings, smtp=smtp, root=path.parent)
+    return replace(settings, smtp=smtp, bounces=bounces, root=path.parent)

@@ -11,6 +11,7 @@ THEMES = "/themes/"
 SEARCH = "/recherche/"
 FEED = "/feed.xml"
 MEDIA = "/media/"
+SUBSCRIBE = "/abonnement/"
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 

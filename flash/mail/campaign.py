@@ -44,6 +44,7 @@ class Campaign:
     states: dict[str, str] = field(default_factory=dict)  # from an earlier run
     subscribers: SubscriberList | None = None  # the list read, with its counts (--list)
     needs: list[str] = field(default_factory=list)  # what a dry run found missing for real
+    database: str | None = None  # --subscribers: the database mailed
 
     def count(self, state: str) -> int:
         return sum(1 for r in self.recipients if self.states.get(r.key) == state)
@@ -54,13 +55,15 @@ class Campaign:
 
 
 def prepare(source: Path, number: int, settings: Settings, *, to: str | None = None,
-            list_path: Path | None = None, dry_run: bool = False) -> Campaign:
+            list_path: Path | None = None, dry_run: bool = False,
+            database: str | None = None) -> Campaign:
     """Everything checked before the first message. A dry run sends nothing, so what only
     sending needs (the relay, its password, the unsubscribe secret) is listed in
-    `Campaign.needs` instead of stopping it."""
-    if (to is None) == (list_path is None):
+    `Campaign.needs` instead of stopping it. `database`: the subscribers database's URL
+    (--subscribers), whose confirmed, non-suppressed subscribers are mailed."""
+    if sum(x is not None for x in (to, list_path, database)) != 1:
         raise CampaignError("indiquez soit --to adresse(s) pour une épreuve, soit --list "
-                            "abonnes.csv pour toute la liste")
+                            "abonnes.csv, soit --subscribers pour les abonnés de la base")
     needs: list[str] = []
     try:
         check_smtp(settings.smtp, needs if dry_run else None)
@@ -76,7 +79,7 @@ def prepare(source: Path, number: int, settings: Settings, *, to: str | None = N
         raise CampaignError(f"le numéro {number} n’existe pas dans {source} (derniers numéros : "
                             f"{known or 'aucun'})")
     if issue.placeholders_left:  # sample texts of `flash new`: warnings to build, errors to send
-        raise CampaignError("des textes d’exemple restent : remplacez-les avant d’envoyer",
+        raise CampaignError("des textes d’exemple restent : remplacez-les avant d’envoyer",
                             list(issue.placeholders_left))
     layouts = project_dirs(settings, "layouts")
     env = make_environment(layouts)
@@ -96,9 +99,9 @@ def prepare(source: Path, number: int, settings: Settings, *, to: str | None = N
         missing = (f"secret des liens de désabonnement absent : définissez la variable "
                    f"d’environnement {exc} (une longue phrase aléatoire, toujours la même ; "
                    "voir docs/email.md, « Premier envoi »)")
-        if list_path is not None and not dry_run:
+        if to is None and not dry_run:
             raise CampaignError(missing) from None
-        if list_path is not None:
+        if to is None:
             needs.append(missing)
         key = None  # a proof links to the generic unsubscribe page
     if to is not None:
@@ -106,6 +109,8 @@ def prepare(source: Path, number: int, settings: Settings, *, to: str | None = N
         if not recipients:
             raise CampaignError("aucune adresse valide dans --to")
         return Campaign(composed, recipients, problems, "--to", None, key, needs=needs)
+    if database is not None:
+        return _from_database(composed, number, settings, database, key, needs)
     assert list_path is not None
     try:
         subscribers = read_list(list_path)
@@ -117,13 +122,67 @@ def prepare(source: Path, number: int, settings: Settings, *, to: str | None = N
     path = journal_path(list_path, number)
     campaign = Campaign(composed, subscribers.recipients, subscribers.problems, str(list_path),
                         path, key, subscribers=subscribers, needs=needs)
-    if path.exists():
+    return _resumed(campaign)
+
+
+def _resumed(campaign: Campaign) -> Campaign:
+    """The states of an earlier run of the same mailing, from its journal."""
+    path = campaign.journal
+    if path is not None and path.exists():
         try:
-            with Journal(path, number) as journal:
+            with Journal(path, campaign.composed.issue.number) as journal:
                 campaign.states = journal.states(r.key for r in campaign.recipients)
         except JournalError as exc:
             raise CampaignError(str(exc)) from None
     return campaign
+
+
+def database_journal(settings: Settings, number: int) -> Path:
+    """The journal of a mailing to the database's subscribers: envois/abonnes.envoi-N.sqlite
+    in the project (one per issue, as beside a CSV list)."""
+    return journal_path(settings.root / "envois" / "abonnes.csv", number)
+
+
+def _from_database(composed: Composed, number: int, settings: Settings, database: str,
+                   key: bytes | None, needs: list[str]) -> Campaign:
+    from flash.subscribers.store import StoreError, open_store
+
+    try:
+        store = open_store(database)
+        try:
+            recipients = store.recipients()
+        finally:
+            store.close()
+    except StoreError as exc:
+        raise CampaignError(str(exc)) from None
+    if not recipients:
+        raise CampaignError("aucun abonné confirmé dans la base : personne à qui envoyer")
+    path = database_journal(settings, number)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    campaign = Campaign(composed, recipients, [], "la base des abonnés", path, key,
+                        needs=needs, database=database)
+    return _resumed(campaign)
+
+
+def record_outcome(campaign: Campaign, outcome: Outcome) -> None:
+    """After a mailing to the database: the mailing counted for the stats, and each address
+    refused for good (5xx) recorded as a permanent bounce, which suppresses it."""
+    if campaign.database is None:
+        return
+    from flash.subscribers.store import StoreError, open_store
+
+    try:
+        store = open_store(campaign.database)
+        try:
+            store.record_mailing(campaign.composed.issue.number, outcome.sent_now)
+            origin = f"envoi du N°{campaign.composed.issue.number}"
+            for address, _line, error in outcome.failed:
+                if error and error.lstrip()[:1] == "5":
+                    store.bounce(address, True, origin)
+        finally:
+            store.close()
+    except StoreError:
+        pass  # the mailing itself is done; the next run of bounces will catch up
 
 
 def reach(campaign: Campaign) -> None:
@@ -145,4 +204,5 @@ def run(campaign: Campaign, progress: Progress | None = None) -> Outcome:
         raise CampaignError(str(exc)) from None
 
 
-__all__ = ["FAILED", "SENDING", "SENT", "Campaign", "CampaignError", "prepare", "reach", "run"]
+__all__ = ["FAILED", "SENDING", "SENT", "Campaign", "CampaignError", "prepare", "reach",
+           "record_outcome", "run"]

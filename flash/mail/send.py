@@ -213,7 +213,7 @@ def unreachable(smtp: SmtpSettings, exc: BaseException) -> tuple[str, bool]:
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return f"le relais SMTP {where} a fermé la connexion dès son ouverture", False
     if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-        return f"le relais SMTP {where} est hors d’atteinte (pas de connexion à Internet ?)", False
+        return f"le relais SMTP {where} est hors d’atteinte (pas de connexion à Internet ?)", False
     return f"connexion au relais SMTP {where} impossible", False
 
 
@@ -277,6 +277,21 @@ def check_relay(smtp: SmtpSettings) -> None:
     except _Temporary as exc:
         raise SendError(f"le relais SMTP {smtp.host}:{smtp.port} refuse pour l’instant la "
                         f"session ({exc.reply}) ; réessayez plus tard") from None
+    finally:
+        connection.close()
+
+
+def send_one(smtp: SmtpSettings, sender: str, recipient: str, message: bytes) -> None:
+    """One message in its own session (the subscribers service's confirmations): any
+    failure is a SendError in French."""
+    connection = Connection(smtp, check_smtp(smtp))
+    try:
+        connection.open()
+        connection.send(sender, recipient, wire_body(message), lambda: None)
+    except (_Temporary, _Permanent) as exc:
+        raise SendError(f"le relais refuse le message ({exc.reply})") from None
+    except _Dropped as exc:
+        raise SendError(exc.reason) from None
     finally:
         connection.close()
 
