@@ -209,3 +209,33 @@ def test_bounces_from_a_folder_of_real_dsns(database: str, tmp_path: Path) -> No
     again = flash(project, database, "subscribers", "bounces", str(DSN))
     assert "5 déjà lus" in again.stdout and "0 adresse exclue" in again.stdout
     store.close()
+
+
+def test_moving_from_sqlite_to_postgresql_keeps_everything(tmp_path: Path) -> None:
+    if binaries() is None:
+        pytest.fail("PostgreSQL is missing: tests/run installs it (apt-get install postgresql)")
+    project = tmp_path
+    (project / "pyproject.toml").write_text("[tool.flash]\n", encoding="utf-8")
+    sqlite = f"sqlite:///{tmp_path / 'abonnes.sqlite'}"
+    store = open_store(sqlite)
+    store.request("a@exemple.fr", "Ana", "", "https://site/abonnement/", "texte v1")
+    store.confirm("a@exemple.fr")
+    store.request("b@exemple.fr", "", "", "https://site/", "texte v1")
+    store.confirm("b@exemple.fr")
+    store.unsubscribe("b@exemple.fr", "un clic")
+    store.erase("c@exemple.fr")
+    store.close()
+    with postgresql() as url:
+        moved = flash(project, sqlite, "subscribers", "copy", url)
+        assert moved.returncode == 0, moved.stderr
+        assert "2 abonnés copiés, 5 consentements, 2 adresses exclues" in moved.stdout
+        target = open_store(database_url(url, project))
+        assert [r.email for r in target.recipients()] == ["a@exemple.fr"]
+        assert [r[0] for r in target.consent_records("a@exemple.fr")] == [
+            "requested", "confirmed"]
+        assert target.suppressed("c@exemple.fr") == "erased"
+        # New rows continue after the copied ids.
+        assert target.request("d@exemple.fr", "", "", "t", "texte v1") == "pending"
+        again = flash(project, sqlite, "subscribers", "copy", url)
+        assert again.returncode == 1 and "n’est pas vide" in again.stderr
+        target.close()

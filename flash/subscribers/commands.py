@@ -223,6 +223,30 @@ def remove(address: str, project: str | None) -> None:
                    "d’exclusion pour ne jamais lui écrire.")
 
 
+@subscribers.command("copy")
+@click.argument("target", metavar="ADRESSE-DE-BASE")
+@PROJECT
+def copy(target: str, project: str | None) -> None:
+    """Copie toute la base (abonnés, consentements, exclusions, statistiques) vers une autre
+    base vide, par exemple de SQLite vers PostgreSQL (postgresql://utilisateur:mot de
+    passe@hôte/base)."""
+    from flash.subscribers.store import copy_all
+
+    settings = settings_for(project)
+    source = store_of(settings)
+    try:
+        destination = open_store(database_url(target, settings.root))
+        copied = copy_all(source, destination)
+    except StoreError as exc:
+        _fail(str(exc))
+        raise
+    click.echo(f"{n(copied['subscribers'], 'abonné copié', 'abonnés copiés')}, "
+               f"{n(copied['consents'], 'consentement')}, "
+               f"{n(copied['suppressions'], 'adresse exclue', 'adresses exclues')}.")
+    click.echo("Indiquez maintenant cette base dans FLASH_SUBSCRIBERS_DATABASE, puis "
+               "redémarrez le service.")
+
+
 @subscribers.command("bounces")
 @click.argument("source", metavar="SOURCE")
 @PROJECT

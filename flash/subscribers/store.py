@@ -561,6 +561,29 @@ class Store:
             return True
 
 
+def copy_all(source: Store, target: Store) -> dict[str, int]:
+    """Every row of every table, from one database to an empty one of the latest schema
+    (moving from SQLite to PostgreSQL keeps the consents, states and suppressions as they
+    are). Returns the rows copied per table."""
+    copied: dict[str, int] = {}
+    with source._begin() as reading, target._begin() as writing:
+        for table in metadata.sorted_tables:
+            if table is schema_version:
+                continue
+            if writing.scalar(select(func.count()).select_from(table)):
+                raise StoreError(f"la base de destination n’est pas vide (table {table.name})")
+            rows = [dict(row._mapping) for row in reading.execute(select(table))]
+            if rows:
+                writing.execute(insert(table), rows)
+            copied[table.name] = len(rows)
+            if target.engine.dialect.name == "postgresql" and "id" in table.c and rows:
+                # Rows came with their ids: the next one continues after them.
+                writing.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"(SELECT max(id) FROM {table.name}))")
+    return copied
+
+
 def open_store(url: str) -> Store:
     """The store, migrated to the latest schema."""
     store = Store(url)
