@@ -34,14 +34,23 @@ from test_subscribers import env_for, service, write_project  # noqa: E402
 from flash.mail.subscribers import Recipient  # noqa: E402
 from flash.subscribers.store import database_url, open_store  # noqa: E402
 
+RETRIES = [0]  # connections the server closed as the client reused them (keep-alive race)
+
 
 async def _all(urls: list[str], method: str, data: list[dict] | None = None) -> list[int]:
     limits = httpx.Limits(max_connections=200)
     async with httpx.AsyncClient(limits=limits, timeout=120) as client:
         async def one(i: int) -> int:
-            if method == "POST":
-                return (await client.post(urls[i], data=data[i])).status_code
-            return (await client.get(urls[i])).status_code
+            for attempt in range(3):
+                try:
+                    if method == "POST":
+                        return (await client.post(urls[i], data=data[i])).status_code
+                    return (await client.get(urls[i])).status_code
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
+                    RETRIES[0] += 1
+            raise AssertionError
         return await asyncio.gather(*(one(i) for i in range(len(urls))))
 
 
@@ -72,7 +81,8 @@ def load(project: Path, database: str, url: str, handler, count: int) -> None:
     print(f"confirmations: {len(links)} in {confirming:.1f} s = {len(links) / confirming:.0f} "
           f"req/s (status {sorted(set(confirmed_codes))}); confirmed: {counts['confirmed']}; "
           f"rows: {len(rows)}, distinct addresses: {distinct}; consent records of the first "
-          f"50: {consents} (2 each expected)")
+          f"50: {consents} (2 each expected); requests retried after a closed connection: "
+          f"{RETRIES[0]}")
 
 
 def mailing(project: Path, database: str, count: int, relay_port: int, handler) -> None:

@@ -239,3 +239,58 @@ def test_moving_from_sqlite_to_postgresql_keeps_everything(tmp_path: Path) -> No
         again = flash(project, sqlite, "subscribers", "copy", url)
         assert again.returncode == 1 and "n’est pas vide" in again.stderr
         target.close()
+
+
+def test_bounces_from_an_mbox_and_a_maildir(tmp_path: Path) -> None:
+    import mailbox
+
+    database = f"sqlite:///{tmp_path / 'abonnes.sqlite'}"
+    (tmp_path / "pyproject.toml").write_text("[tool.flash]\n", encoding="utf-8")
+    mbox = mailbox.mbox(tmp_path / "retours.mbox")
+    maildir = mailbox.Maildir(tmp_path / "retours-maildir")
+    for file in sorted(DSN.iterdir()):
+        message = email.message_from_bytes(file.read_bytes())
+        mbox.add(message)
+        maildir.add(message)
+    mbox.flush()
+    for source in ("retours.mbox", "retours-maildir"):
+        result = flash(tmp_path, database, "subscribers", "bounces", source)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("6 messages lus"), result.stdout
+    store = open_store(database)
+    for address in ("postfix-perdu@exemple.fr", "gmail-inconnu@gmail.com",
+                    "outlook-parti@bailleur.fr", "exim-ferme@partenaire.fr"):
+        assert store.suppressed(address) == "bounced"
+    assert store.suppressed("boite-pleine@exemple.fr") is None  # once: not yet
+    store.close()
+    missing = flash(tmp_path, database, "subscribers", "bounces", "nulle-part")
+    assert missing.returncode == 1 and "ni un fichier mbox" in missing.stderr
+
+
+def test_refusals_seen_by_flash_send_suppress_and_stats_count_them(tmp_path: Path) -> None:
+    from test_send import Behaviour
+
+    refuse = Behaviour(rcpt=lambda address, attempt: "550 5.1.1 Utilisateur inconnu"
+                       if address.startswith("ferme") else None)
+    with smtp_server(refuse) as (handler, relay_port):
+        project = write_project(tmp_path / "projet", free_port(), free_port(), relay_port)
+        database = f"sqlite:///{tmp_path / 'abonnes.sqlite'}"
+        (project / "liste.csv").write_text("email\nouvert@exemple.fr\nferme@partenaire.fr\n",
+                                           encoding="utf-8")
+        assert flash(project, database, "subscribers", "import", "liste.csv", "--source",
+                     "Forum").returncode == 0
+        sent = flash(project, database, "send", "195", "--subscribers")
+        assert sent.returncode == 1  # one refused for good: said, and the exit tells it
+        assert "ferme@partenaire.fr" in sent.stderr
+        assert [r.recipient for r in handler.received] == ["ouvert@exemple.fr"]
+    store = open_store(database)
+    assert store.suppressed("ferme@partenaire.fr") == "bounced"
+    assert [r.email for r in store.recipients()] == ["ouvert@exemple.fr"]
+    store.close()
+    stats = flash(project, database, "subscribers", "stats")
+    assert stats.returncode == 0, stats.stderr
+    assert re.search(r"N°195 \(.*1 destinataire\)\s?: 0 inscription, 0 désabonnement, "
+                     r"1 retour d’erreur", stats.stdout), stats.stdout
+    count = flash(project, database, "subscribers", "count")
+    assert "Confirmés (reçoivent le Flash)\u00a0: 1" in count.stdout
+    assert "jamais écrits)\u00a0: 1" in count.stdout

@@ -199,13 +199,17 @@ def list_command(status: str, project: str | None) -> None:
                f"{'s' if len(rows) > 1 else ''}.", err=True)
 
 
+COUNT_LABELS = {"pending": "En attente de confirmation",
+                "confirmed": "Confirmés (reçoivent le Flash)", "unsubscribed": "Désabonnés"}
+
+
 @subscribers.command("count")
 @PROJECT
 def count_command(project: str | None) -> None:
     """Compte les abonnés par état."""
     counts = store_of(settings_for(project)).counts()
     for status in STATUSES:
-        click.echo(f"{STATUS_LABELS[status].capitalize()}{NBSP}: {number(counts[status])}")
+        click.echo(f"{COUNT_LABELS[status]}{NBSP}: {number(counts[status])}")
     click.echo(f"Liste d’exclusion (jamais écrits){NBSP}: {number(counts['suppressed'])}")
 
 

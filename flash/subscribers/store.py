@@ -491,6 +491,8 @@ class Store:
                 suppressions.c.address_hash == digest(email)))
 
     def counts(self) -> dict[str, int]:
+        """Subscribers per status, "confirmed" counting only those still mailed (a confirmed
+        address that bounced for good is on the suppression list, counted there)."""
         with self._begin() as connection:
             rows = connection.execute(select(subscribers.c.status, func.count())
                                       .group_by(subscribers.c.status)).all()
@@ -498,6 +500,7 @@ class Store:
             found.update({status: n for status, n in rows})
             found["suppressed"] = connection.scalar(select(func.count()).select_from(
                 suppressions)) or 0
+        found[CONFIRMED] = len(self.recipients())
         return found
 
     def listing(self, status: str | None = None, email: str | None = None
