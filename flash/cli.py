@@ -269,8 +269,10 @@ def check(source: str | None) -> None:
     assert corpus is not None
     count = len(corpus.articles)
     suffix = f" ({_summary(diagnostics)})" if diagnostics else ""
-    out.print(f"[green]Contenu valide[/] : {len(corpus.issues)} numéro(s), {count} article(s)"
-              f"{suffix}.")
+    from flash.mail.report import count as counted
+
+    out.print(f"[green]Contenu valide[/]\u00a0: {counted(len(corpus.issues), 'numéro')}, "
+              f"{counted(count, 'article')}{suffix}.")
 
 
 @main.group()

@@ -74,7 +74,8 @@ class ContentError(Exception):
 
     def __init__(self, diagnostics: Iterable[Diagnostic]):
         self.diagnostics = list(diagnostics)
-        super().__init__(f"{len(self.diagnostics)} problème(s) dans le contenu")
+        count = len(self.diagnostics)
+        super().__init__(f"{count} problème{'s' if count > 1 else ''} dans le contenu")
 
 
 def _fold(text: str) -> str:

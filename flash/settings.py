@@ -101,7 +101,8 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     known = {f.name: f for f in fields(cls)}
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise SettingsError(f"{where} : clé(s) inconnue(s) : {', '.join(unknown)}")
+        label = "clés inconnues" if len(unknown) > 1 else "clé inconnue"
+        raise SettingsError(f"{where} : {label} : {', '.join(unknown)}")
     return cls(**data)
 
 

@@ -128,7 +128,7 @@ def test_valid_content_passes(tmp_path: Path) -> None:
         **REGISTRIES, "n/issue.yaml": 'number: 1\ndate: "2020-01"\n', "n/01-ok.md": article(GOOD)})
     result = run_check(root)
     assert result.returncode == 0, result.stderr
-    assert "Contenu valide : 1 numéro(s), 1 article(s)" in result.stdout
+    assert "Contenu valide\u00a0: 1 numéro, 1 article" in result.stdout
 
 
 def test_failed_build_leaves_previous_site_untouched(tmp_path: Path) -> None:
