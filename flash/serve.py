@@ -324,10 +324,78 @@ def message_at(data: bytes, built: str, asked: str) -> bytes:
     return message.as_bytes()
 
 
+class EditorFiles(web.RequestHandler):
+    """/admin/: Decap CMS on the local files, its configuration made from the content of the
+    last good build, pointing at this server's local backend."""
+
+    def initialize(self, preview: Preview) -> None:
+        self.preview = preview
+
+    def get(self, name: str) -> None:
+        from flash.editor import site
+
+        corpus = self.preview.cache.corpus
+        if corpus is None:  # the content never built: the error page says why
+            problem = self.preview.problem or Problem("L’éditeur attend un contenu valide")
+            self.set_status(503)
+            self._html(error_page(problem))
+            return
+        stylesheets = sorted((self.preview.output / "assets").glob("flash.*.css"),
+                             key=lambda path: path.stat().st_mtime)
+        stylesheet = f"/assets/{stylesheets[-1].name}" if stylesheets else ""
+        local = f"{self.request.protocol}://{self.request.host}/api/v1"
+        found = site.files(corpus, self.preview.settings, self.preview.source, stylesheet,
+                           local_url=local).get(name or "index.html")
+        if found is None:
+            raise web.HTTPError(404)
+        self.set_header("Cache-Control", "no-store")
+        kind = "text/yaml" if name.endswith(".yml") else mimetypes.guess_type(
+            name or "index.html")[0]
+        self.set_header("Content-Type", kind or "application/octet-stream")
+        self.write(found)
+
+    def _html(self, text: str) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.write(text)
+
+
+class LocalBackendHandler(web.RequestHandler):
+    """Decap's local backend protocol (see flash.editor.backend), same origin as the editor."""
+
+    def initialize(self, preview: Preview) -> None:
+        from flash.editor.backend import LocalBackend
+        from flash.validate import load_corpus
+
+        self.backend = LocalBackend(
+            preview.settings.root, preview.source,
+            lambda folder: load_corpus(folder, drafts=True)[1].items)
+
+    def post(self) -> None:
+        import json
+
+        from flash.editor.backend import Refused
+
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        try:
+            body = json.loads(self.request.body or b"{}")
+            if not isinstance(body, dict):
+                raise Refused("requête illisible")
+            self.write(json.dumps(self.backend.handle(body), ensure_ascii=False))
+        except Refused as exc:
+            self.set_status(422)
+            self.write(json.dumps({"error": str(exc)}, ensure_ascii=False))
+        except (ValueError, OSError) as exc:
+            self.set_status(400)
+            self.write(json.dumps({"error": f"requête impossible ({type(exc).__name__})"}))
+
+
 def application(preview: Preview) -> web.Application:
     return web.Application([
         (r"/livereload", LiveReloadHandler),
         (r"/livereload\.js", LiveReloadJSHandler),
+        (r"/admin", web.RedirectHandler, {"url": "/admin/"}),
+        (r"/admin/(.*)", EditorFiles, {"preview": preview}),
+        (r"/api/v1", LocalBackendHandler, {"preview": preview}),
         (r"/(.*)", SiteFiles, {"preview": preview}),
     ], log_function=lambda handler: None)  # the terminal shows builds, not every request
 

@@ -68,6 +68,12 @@ class Settings:
     signups_per_client: int = 10  # sign-ups from one client per 10 minutes
     signups_per_address: int = 3  # confirmation messages to one address per hour
     bounces: BounceSettings = field(default_factory=BounceSettings)
+    # The online editor (Decap CMS at /admin/ of the built site): the Git repository it
+    # commits to, through pull requests (editorial workflow); no /admin/ until it is set.
+    editor_repo: str = ""  # "owner/name"
+    editor_branch: str = "main"
+    editor_backend: str = "github"  # or "gitlab", "gitea"
+    editor_auth_url: str = ""  # the OAuth provider; empty: Netlify's (api.netlify.com)
     # Where the settings came from: relative paths above are resolved against it.
     root: Path = field(default_factory=Path.cwd)
 

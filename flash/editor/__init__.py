@@ -1,0 +1,2 @@
+"""The web editor: Decap CMS, configured from the content model, on the same Markdown files
+Flash reads (locally through `flash serve`, online through a Git host)."""
