@@ -443,6 +443,37 @@ def send(number: int, to: str | None, list_path: str | None, from_database: bool
     if outcome.stopped or outcome.failed or outcome.deferred:
         sys.exit(1)
 
+@main.command("fmt")
+@SOURCE
+@click.option("--check", is_flag=True,
+              help="Seulement lister les fichiers à mettre en forme (code de sortie 1 s’il y en "
+                   "a), sans rien écrire.")
+def fmt_command(source: str | None, check: bool) -> None:
+    """Met les en-têtes des articles et des issue.yaml dans le style de l’éditeur en ligne.
+
+    Les textes des articles ne changent pas. Écrire les fichiers dans un seul style garde
+    petites les différences (git) entre ce qu’écrit l’éditeur et ce qu’écrit l’équipe."""
+    from flash.editor.fmt import fmt
+
+    _, folder = _settings(source)
+    report = fmt(folder, check=check)
+    for path, line, message in report.problems:
+        where = f"{path}:{line}" if line else str(path)
+        err.print(f"[bold]{escape(where)}[/]\u00a0: [red]{escape(message)}[/]")
+    verb = "à mettre en forme" if check else "mis en forme"
+    for path in report.changed:
+        note = " (ses commentaires sont retirés)" if path in report.comments else ""
+        out.print(f"  {escape(str(path))}{note}")
+    from flash.mail.report import count as counted
+
+    out.print(f"{counted(len(report.changed), 'fichier ' + verb, 'fichiers ' + verb)}, "
+              f"{counted(report.unchanged, 'déjà en forme', 'déjà en forme')}"
+              + (f", {counted(len(report.problems), 'illisible')}" if report.problems else "")
+              + ".")
+    if report.problems or (check and report.changed):
+        sys.exit(1)
+
+
 def _add_subscribers() -> None:
     from flash.subscribers.commands import subscribers
 

@@ -22,11 +22,13 @@ def _image(label: str, hint: str) -> dict[str, Any]:
     return {"label": label, "name": "image" if label == "Image" else "cover",
             "widget": "object", "required": False, "collapsed": False, "hint": hint,
             "fields": [
-                {"label": "Fichier", "name": "src", "widget": "image",
+                # Not "required" for Decap, which would then demand an image where none is
+                # wanted: Flash's check before the save refuses an image without alt.
+                {"label": "Fichier", "name": "src", "widget": "image", "required": False,
                  "hint": "JPEG, PNG, WebP ou GIF, dans la meilleure définition : Flash "
                          "retire les métadonnées (GPS, appareil) et fait les tailles."},
                 {"label": "Texte alternatif (alt)", "name": "alt", "widget": "string",
-                 "required": True,
+                 "required": False,
                  "hint": "Obligatoire : décrivez l’image pour les lecteurs qui ne la voient "
                          "pas (« Des locataires plantent des tomates dans un bac »)."},
                 {"label": "Crédit", "name": "credit", "widget": "string", "required": False,
@@ -112,6 +114,8 @@ def decap_config(corpus: Corpus, settings: Settings, source: Path, *,
         "site_url": settings.site_url,
         "display_url": settings.site_url,
         "media_folder": f"{_relative(source, root)}/images",
+        # File names as Flash makes them: no accents, no capitals (un-jardin-partage.md).
+        "slug": {"encoding": "ascii", "clean_accents": True, "sanitize_replacement": "-"},
         "collections": [{
             "name": "numeros", "label": "Numéros", "label_singular": "numéro",
             "folder": _relative(source, root), "extension": "yaml", "format": "yaml",
