@@ -220,3 +220,32 @@ def run(jobs: list[Job], workers: int) -> list[tuple[str, str | None, float]]:
                 # with `python - < script`) or died: this process does what remains.
                 results.append(_encode(job))
         return results
+
+
+# --- print copies (flash.printing) ----------------------------------------------------------------
+
+def print_copy(data: bytes, width: int, height: int, target: Path, quality: int) -> None:
+    """Writes the image upright, in sRGB, without any metadata (GPS, camera, date), `width` px
+    wide (never more than the original), to `target`: JPEG, or PNG when its suffix says so.
+    Written aside, then renamed into place. Raises ImageProblem."""
+    image = load(data, box=(width, height)).frame
+    if image.width > width:
+        image = image.resize((width, scaled_height(image.width, image.height, width)),
+                             PILImage.Resampling.LANCZOS, reducing_gap=3.0)
+    image.info = {}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+    os.close(handle)
+    try:
+        if target.suffix == ".png":
+            image.save(temporary, "PNG", optimize=True)
+        else:
+            image.convert("RGB").save(temporary, "JPEG", quality=quality, optimize=True,
+                                      progressive=True)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise ImageProblem(f"écriture dans le cache impossible ({exc.strerror or exc})") from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
