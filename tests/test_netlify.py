@@ -214,3 +214,22 @@ def test_every_allowed_source_is_used(browser, netlify_site: NetlifySite, direct
     finally:
         netlify_site.policy = None
     assert blocked, f"{directive} {source} is allowed but no page needs it"
+
+
+def test_build_cache_is_kept_between_deploys() -> None:
+    """The local plugin restores Flash's cache folder and the last site before the build and
+    saves them after it: a deploy remakes only the pages and PDFs of what changed."""
+    from flash.paths import CACHE_DIR
+
+    (plugin,) = CONFIG["plugins"]
+    folder = REPO / plugin["package"]
+    assert (folder / "manifest.yml").read_text(encoding="utf-8").startswith("name: flash-cache")
+    script = (folder / "index.js").read_text(encoding="utf-8")
+    settings = load_settings(REPO / "issues")
+    for name in (CACHE_DIR, settings.output):
+        assert f'"{name}"' in script
+    assert "onPreBuild" in script and "utils.cache.restore(folder)" in script
+    assert "onPostBuild" in script and "utils.cache.save(folder)" in script
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node:
+        subprocess.run([node, "--check", str(folder / "index.js")], check=True, timeout=60)
