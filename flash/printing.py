@@ -88,6 +88,18 @@ class Printed:
                        PrintFile(settings.absolute(self.poster.url), self.poster.size))
 
 
+def built(number: int, site: Path) -> Printed | None:
+    """The PDFs of issue `number` in a built site, if both are there: `flash send` links to
+    them as the published e-mail does."""
+    files = []
+    for url in (urls.edition_url(number), urls.poster_url(number)):
+        try:
+            files.append(PrintFile(url, (site / urls.output_path(url)).stat().st_size))
+        except OSError:
+            return None
+    return Printed(*files)
+
+
 # --- addresses and QR codes -------------------------------------------------------------------
 
 def short_url(url: str, limit: int = SHORT_URL) -> str:

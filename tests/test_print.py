@@ -17,7 +17,7 @@ from PIL import Image as PILImage
 from pypdf import PdfReader
 
 from flash.build import build, load
-from flash.printing import file_size, short_url
+from flash.printing import built, file_size, short_url
 
 NBSP = "\u00a0"
 SPACES = re.compile(r"\s+")  # with the no-break spaces of French typography
@@ -179,6 +179,20 @@ def test_poster_is_one_page_whose_qr_code_leads_to_the_issue(sample_site: Path,
     assert decoded.stdout.split() == [f"{BASE_URL}/numeros/195/"]
 
 
+def test_poster_of_a_long_issue_stays_one_page(tmp_path: Path) -> None:
+    from flash.printing import render_poster
+    from flash.templates import make_environment
+
+    source = tmp_path / "issues"
+    generate(source, issues=1, articles=12, seed=3, images=False, min_words=20, max_words=30)
+    corpus, _ = load(source)
+    env = make_environment([SAMPLE.parent / "layouts"])
+    poster = PdfReader(io.BytesIO(render_poster(env, corpus.issues[0], settings_for(), source)))
+    assert len(poster.pages) == 1
+    text = flat(poster.pages[0].extract_text())
+    assert all(flat(article.title) in text for article in corpus.issues[0].articles)
+
+
 def test_issue_page_and_email_link_to_both_pdfs_with_their_size(sample_site: Path) -> None:
     edition = (sample_site / "numeros/195/flash-195.pdf").stat().st_size
     poster = (sample_site / "numeros/195/affiche-195.pdf").stat().st_size
@@ -196,6 +210,14 @@ def test_issue_page_and_email_link_to_both_pdfs_with_their_size(sample_site: Pat
     plain = (sample_site / "numeros/195/email.txt").read_text(encoding="utf-8")
     assert f"Version imprimable (PDF, {file_size(edition)}){NBSP}:" in plain
     assert f"{BASE_URL}/numeros/195/affiche-195.pdf" in plain
+
+
+def test_flash_send_finds_the_pdfs_of_the_built_site(sample_site: Path) -> None:
+    found = built(195, sample_site)
+    assert found is not None
+    assert found.edition.size == (sample_site / "numeros/195/flash-195.pdf").stat().st_size
+    assert found.poster.url == "/numeros/195/affiche-195.pdf"
+    assert built(194, sample_site) is None
 
 
 # --- a tree with what the sample lacks --------------------------------------------------------
@@ -235,6 +257,21 @@ def test_quotes_tables_footnotes_and_links_are_printed(tree_site: Path) -> None:
     assert flat("jardin-exemple.fr") in flat_article
     assert "Photo" in article and "Mésolia" in article
     assert flat(short_url(f"{BASE_URL}/numeros/7/jardin/", limit=200)) in flat_article
+
+
+def test_an_image_that_cannot_be_printed_is_named_in_french(tree: Path) -> None:
+    from flash.model import Image
+    from flash.printing import _Copies
+
+    source = tree / "2021-04-n7/images/petite.jpg"
+    changed = Image(source, "2021-04-n7/images/petite.jpg", "Des voisins", width=300,
+                    height=200, digest="0" * 64)  # not the file's: it changed meanwhile
+    copies = _Copies(tree)
+    assert copies.paper(changed) is None
+    (problem,) = copies.problems
+    assert problem.path == "issues/2021-04-n7/images/petite.jpg"
+    assert problem.level == "erreur"
+    assert "version imprimable" in problem.message and "relancez-la" in problem.message
 
 
 def test_short_addresses_and_sizes() -> None:
