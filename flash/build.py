@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
     from flash.pages import Feed, Page
+    from flash.printing import Printed
     from flash.render import SiteView
     from flash.search import LiveIndex
 
@@ -63,6 +64,7 @@ class BuildReport:
     written: list[str] = field(default_factory=list)  # files that changed in the output folder
     parsed: int = 0  # content files parsed (the others came from the cache)
     indexed: int = 0  # files of the search index, which Pagefind wrote anew
+    print_seconds: list[float] = field(default_factory=list)  # each PDF made, how long it took
 
     @property
     def seconds(self) -> float:
@@ -155,14 +157,16 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
           search_on: bool | None = None, emails: bool = True, cache: BuildCache | None = None,
           use_cache: bool = True, skip_if_unchanged: bool = True,
           meanwhile: Callable[[], object] | None = None,
-          search_index: LiveIndex | None = None) -> BuildReport:
+          search_index: LiveIndex | None = None, printing: bool = True) -> BuildReport:
     """Builds the site of `source` into `output`. `cache`: the one `flash serve` keeps between
     builds (else the cache folder is read); `use_cache=False` rebuilds everything;
     `skip_if_unchanged`: first compare the files' dates with the last build's (`flash serve`
     does not: it builds only when it saw a change); `meanwhile`: the caller's own work, done
     while other cores parse the content, if any is parsed; `search_index`: the search index
-    `flash serve` keeps, which gets the article pages rendered (else the index is made here)."""
+    `flash serve` keeps, which gets the article pages rendered (else the index is made here);
+    `printing=False` (or `[tool.flash] print = false`): no printable edition nor poster."""
     report = BuildReport()
+    printing = printing and settings.print
     check_target(output, source)
     cache = cache or BuildCache(source, enabled=use_cache)
     layouts, assets_folder = project_dirs(settings, "layouts"), project_dirs(settings, "assets")
@@ -171,7 +175,7 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
     if use_cache and skip_if_unchanged:
         with _stage(report, "vérification des changements"):
             stamp, trusted = tree_stamp([source, *layouts, *assets_folder], repr((
-                code_digest(), settings, drafts, search_on, emails,
+                code_digest(), settings, drafts, search_on, emails, printing,
                 importlib.util.find_spec("pagefind_bin") is not None)), stats)
             last = cache.manifests.summary(output, stamp)
     if last is not None:  # nothing changed since the site online was built: nothing to do
@@ -220,10 +224,6 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
     assets = collect_assets(assets_folder, corpus)
     site = site_view(settings, {name: url for name, (url, _) in assets.items()}, search_on)
     with _stage(report, "plan"):
-        page_plan: list[Page] = plan(archive, per_page=settings.per_page,
-                                     previous=cache.pages)
-        if cache.keep_parsed_in_memory:
-            cache.pages = {page.url: page for page in page_plan}
         fingerprints = Fingerprints(code_digest() + layouts_key, bodies=not _text_aware(layouts),
                                     texts=cache.texts, articles=cache.article_digests,
                                     heads=cache.issue_heads, issues=cache.issue_digests)
@@ -231,13 +231,7 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
         site_key = fingerprints.key(site, settings)
         known = cache.manifests.load(output) if use_cache else None
         previous, previous_groups = known or ({}, {})
-        keys: list[str] | list[Callable[[], str]]
         cold = not (previous or cache.keep_parsed_in_memory)
-        if not cold:
-            keys = _page_keys(cache, fingerprints, site_key, texts, page_plan)
-        else:  # nothing to compare with: the workers compute the keys of what they render
-            keys = [partial(_page_key, fingerprints, site_key, texts, page)
-                    for page in page_plan]
         # A patch, unless nothing was built there before: the search index is made from the
         # rendered pages, not from a complete copy of the site.
         staging = Staging(output, previous, previous_groups, complete=False,
@@ -245,6 +239,23 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
                                    and output.resolve() in cache.manifests.written),
                           in_place=cache.keep_parsed_in_memory)
     try:
+        # The PDFs first: the issue pages and e-mails show their sizes.
+        printed: dict[int, Printed] = {}
+        if printing:
+            with _stage(report, "version imprimable"):
+                printed = _write_prints(staging, fingerprints, site_key, corpus, env,
+                                        settings, source, report, use_cache)
+        with _stage(report, "plan"):
+            page_plan: list[Page] = plan(archive, per_page=settings.per_page,
+                                         previous=cache.pages, printed=printed)
+            if cache.keep_parsed_in_memory:
+                cache.pages = {page.url: page for page in page_plan}
+            keys: list[str] | list[Callable[[], str]]
+            if not cold:
+                keys = _page_keys(cache, fingerprints, site_key, texts, page_plan)
+            else:  # nothing to compare with: the workers compute the keys of what they render
+                keys = [partial(_page_key, fingerprints, site_key, texts, page)
+                        for page in page_plan]
         with _stage(report, "pages, flux et plan du site"):
             fragments = cache.fragments
             if fragments is None or not fragments.serves(env, site):
@@ -275,10 +286,16 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             report.rendered += [path for path, *_ in todo]
             staging.write_text("robots.txt", render_robots(site))
             staging.write_text("_redirects", render_redirects(corpus))
+            if settings.editor_repo:  # the online editor, on the Git host (flash.editor)
+                from flash.editor import site as editor
+
+                for name, data in editor.files(corpus, settings, source,
+                                               assets[STYLESHEET][0]).items():
+                    staging.write_bytes(f"{editor.FOLDER}/{name}", data)
         if emails:
             with _stage(report, "e-mails"):
                 report.rendered += _write_emails(staging, fingerprints, site_key, corpus, env,
-                                                 site, settings, cache)
+                                                 site, settings, cache, printed)
         with _stage(report, "images et fichiers"):
             images.publish(images_of(corpus).values(), staging, source)
             for url, data in assets.values():
@@ -410,7 +427,8 @@ SHOWS_TEXT: dict[str, Callable[[dict], Sequence[Article]]] = {
     "article": lambda context: (context["article"],),
     "issue": lambda context: context["issue"].articles,
 }
-TEXT_LAYOUTS = ("article.html", "issue.html", "feed.xml", "partials/feed.xml", "email/")
+TEXT_LAYOUTS = ("article.html", "issue.html", "feed.xml", "partials/feed.xml", "email/",
+                "print/")
 
 
 def _bodies(fingerprints: Fingerprints, articles: Sequence[Article]) -> tuple[bytes, ...]:
@@ -504,10 +522,12 @@ PARALLEL_PAGES = 200  # below this, a forked worker costs more than it saves
 
 
 def _write_emails(staging: Staging, fingerprints: Fingerprints, site_key: str, corpus: Corpus,
-                  env: Environment, site: SiteView, settings: Settings, cache: BuildCache
-                  ) -> list[str]:
-    """Each issue's e-mail files, as a group keyed by what they show: only changed issues are
-    composed again. `flash serve` keeps the keys of issues that are the same objects."""
+                  env: Environment, site: SiteView, settings: Settings, cache: BuildCache,
+                  printed: dict[int, Printed] | None = None) -> list[str]:
+    """Each issue's e-mail files, as a group keyed by what they show (the sizes of its PDFs
+    too): only changed issues are composed again. `flash serve` keeps the keys of issues that
+    are the same objects."""
+    printed = printed or {}
     from flash import mail
 
     known = cache.email_keys
@@ -515,20 +535,22 @@ def _write_emails(staging: Staging, fingerprints: Fingerprints, site_key: str, c
     for issue in corpus.issues:
         name = f"e-mail {issue.number}"
         old = known.get(issue.number)
-        if old is not None and old[0] is issue and old[1] == site_key:
+        pdfs = printed.get(issue.number)
+        if old is not None and old[0] is issue and old[1] == (site_key, pdfs):
             key = old[2]
         else:
             key = fingerprints.key(site_key, "e-mail", issue,
-                                   _bodies(fingerprints, issue.articles))
+                                   _bodies(fingerprints, issue.articles), pdfs)
             if cache.keep_parsed_in_memory:
-                known[issue.number] = (issue, site_key, key)
+                known[issue.number] = (issue, (site_key, pdfs), key)
         if not staging.reuse(name, key):
             todo.append((issue, name, key))
 
     def work(share: Sequence[tuple[Issue, str, str]]) -> None:
         for issue, name, key in share:
             with staging.group(name, key):
-                mail.write_issue_email(issue, env, settings, staging)
+                mail.write_issue_email(issue, env, settings, staging,
+                                       printed.get(issue.number))
 
     before = len(staging.written)
     if len(todo) >= 8:
@@ -537,3 +559,21 @@ def _write_emails(staging: Staging, fingerprints: Fingerprints, site_key: str, c
         work(todo)
     mail.write_unsubscribe_page(env, site, settings, staging)  # once, outside every group
     return staging.written[before:]
+
+
+def _write_prints(staging: Staging, fingerprints: Fingerprints, site_key: str, corpus: Corpus,
+                  env: Environment, settings: Settings, source: Path, report: BuildReport,
+                  use_cache: bool) -> dict[int, Printed]:
+    """Each issue's printable edition and poster, keyed by what they show (the poster: the
+    titles, not the texts); only PDFs with a new key are made. Returns their URLs and sizes."""
+    from flash import printing
+
+    jobs = [printing.Job(issue,
+                         fingerprints.key(site_key, "impression", issue,
+                                          _bodies(fingerprints, issue.articles)),
+                         fingerprints.key(site_key, "affiche", issue))
+            for issue in corpus.issues]
+    made = printing.publish(jobs, env, settings, source, staging, reuse=use_cache)
+    report.rendered += made.rendered
+    report.print_seconds = made.seconds
+    return made.printed

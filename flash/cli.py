@@ -141,11 +141,14 @@ SOURCE = click.option("--source", "-s", type=click.Path(file_okay=False),
 @click.option("--profile", is_flag=True, help="Afficher le temps passé dans chaque étape.")
 @click.option("--no-search", is_flag=True, help="Ne pas indexer la recherche (Pagefind).")
 @click.option("--no-emails", is_flag=True, help="Ne pas produire les e-mails des numéros.")
+@click.option("--no-print", is_flag=True,
+              help="Ne pas produire la version imprimable ni l’affiche des numéros (PDF).")
 @click.option("--no-cache", is_flag=True,
               help="Tout reconstruire, sans réutiliser le cache (.flash-cache/) ni le site "
                    "précédent.")
 def build(source: str | None, output: str | None, base_url: str | None, drafts: bool,
-          profile: bool, no_search: bool, no_emails: bool, no_cache: bool) -> None:
+          profile: bool, no_search: bool, no_emails: bool, no_print: bool, no_cache: bool
+          ) -> None:
     """Vérifie le contenu puis construit le site.
 
     En cas d’erreur, rien n’est écrit : le site précédent reste intact."""
@@ -164,7 +167,8 @@ def build(source: str | None, output: str | None, base_url: str | None, drafts: 
         with _status("Construction du site…"):
             report = run_build(folder, target, settings, drafts=drafts,
                                search_on=False if no_search else None, emails=not no_emails,
-                               use_cache=not no_cache, meanwhile=warm_up)
+                               use_cache=not no_cache, meanwhile=warm_up,
+                               printing=not no_print)
     except ContentError as exc:
         print_diagnostics(exc.diagnostics)
         err.print(f"[red bold]Construction annulée[/] : {_summary(exc.diagnostics)}. "
@@ -181,8 +185,8 @@ def build(source: str | None, output: str | None, base_url: str | None, drafts: 
         for stage, seconds in report.stages.items():
             out.print(f"  {stage:<28} {seconds * 1000:8.1f} ms")
         changes = _changes(report)  # pages, feeds, sitemap and e-mails rendered from templates
-        out.print(f"  Détail\u00a0: {changes[0].lower()}{changes[1:]} (pages, flux, plan du site "
-                  "et e-mails).")
+        out.print(f"  Détail\u00a0: {changes[0].lower()}{changes[1:]} (pages, flux, plan du site, "
+                  "e-mails et PDF).")
     _leave()
 
 

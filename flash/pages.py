@@ -65,10 +65,12 @@ def _summary(article: Article) -> str:
     return text if len(text) <= 200 else text[:197].rsplit(" ", 1)[0] + "…"
 
 
-def plan(archive: Archive, *, per_page: int = 20, previous: dict[str, Page] | None = None
-         ) -> list[Page]:
+def plan(archive: Archive, *, per_page: int = 20, previous: dict[str, Page] | None = None,
+         printed: dict[int, Any] | None = None) -> list[Page]:
     """Every page of the site. `previous`: the last plan's pages by URL (`flash serve`); a page
-    made of the same objects is that same Page, which the build recognises by identity."""
+    made of the same objects is that same Page, which the build recognises by identity.
+    `printed`: each issue's PDFs (flash.printing.Printed), which its page links to."""
+    printed = printed or {}
     corpus = archive.corpus
     pages: list[Page] = []
     before = previous or {}
@@ -88,10 +90,14 @@ def plan(archive: Archive, *, per_page: int = 20, previous: dict[str, Page] | No
     for issue in corpus.issues:
         url = urls.issue_url(issue.number)
         old = before.get(url)
-        if old is not None and old.context.get("issue") is issue:  # all it shows is the issue's
+        pdfs = printed.get(issue.number)
+        # All it shows is the issue's, and the sizes of its PDFs.
+        if (old is not None and old.context.get("issue") is issue
+                and old.context.get("printed") == pdfs):
             pages.append(old)
         else:
-            pages.append(Page(url, "issue.html", "issue", f"N°{issue.number}", {"issue": issue},
+            pages.append(Page(url, "issue.html", "issue", f"N°{issue.number}",
+                              {"issue": issue, "printed": pdfs},
                               description=f"Le Flash initiatives locales N°{issue.number} : "
                               + ", ".join(a.title for a in issue.articles[:4])))
         for article in issue.articles:

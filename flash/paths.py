@@ -31,3 +31,8 @@ def compiled_templates_dir(project_cache: Path) -> Path:
         if os.access(folder, os.W_OK):
             return folder
     return project_cache / "jinja"
+
+
+def print_cache_dir(source: Path) -> Path:
+    """`.flash-cache/print/` beside the content folder: the PDFs, named after their key."""
+    return cache_dir(source) / "print"

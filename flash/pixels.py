@@ -11,14 +11,16 @@ import shutil
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
 from PIL import Image as PILImage
-from PIL import ImageCms, ImageOps
+from PIL import ImageCms, ImageFile, ImageOps
 
 from flash.images import MAX_PIXELS, ImageProblem, Job, scaled_height
 from flash.typography import NNBSP
@@ -60,6 +62,18 @@ def _too_large(size: tuple[int, int] | None = None) -> str:
             "réduisez-la avant de l’ajouter")
 
 
+@contextmanager
+def _refusing_truncated_files() -> Iterator[None]:
+    """Pillow's global switch off while Flash decodes: WeasyPrint turns it on when imported
+    (flash.printing), and a truncated photo would then pass unseen in the same process."""
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip()
     if "truncated" in text or isinstance(exc, EOFError):
@@ -83,7 +97,7 @@ def load(data: bytes, box: tuple[int, int] | None) -> _Loaded:
     source = _open(data)
     width, height = source.size
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _refusing_truncated_files():
             warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
             orientation = source.getexif().get(ORIENTATION, 1)
             if box is not None and source.format in ("JPEG", "MPO"):
@@ -220,3 +234,32 @@ def run(jobs: list[Job], workers: int) -> list[tuple[str, str | None, float]]:
                 # with `python - < script`) or died: this process does what remains.
                 results.append(_encode(job))
         return results
+
+
+# --- print copies (flash.printing) ----------------------------------------------------------------
+
+def print_copy(data: bytes, width: int, height: int, target: Path, quality: int) -> None:
+    """Writes the image upright, in sRGB, without any metadata (GPS, camera, date), `width` px
+    wide (never more than the original), to `target`: JPEG, or PNG when its suffix says so.
+    Written aside, then renamed into place. Raises ImageProblem."""
+    image = load(data, box=(width, height)).frame
+    if image.width > width:
+        image = image.resize((width, scaled_height(image.width, image.height, width)),
+                             PILImage.Resampling.LANCZOS, reducing_gap=3.0)
+    image.info = {}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+    os.close(handle)
+    try:
+        if target.suffix == ".png":
+            image.save(temporary, "PNG", optimize=True)
+        else:
+            image.convert("RGB").save(temporary, "JPEG", quality=quality, optimize=True,
+                                      progressive=True)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise ImageProblem(f"écriture dans le cache impossible ({exc.strerror or exc})") from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)

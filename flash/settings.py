@@ -49,6 +49,7 @@ class Settings:
     source: str = "issues"
     output: str = "_site"
     per_page: int = 20
+    print: bool = True  # the printable edition and poster of each issue (PDF)
     # Email
     email_from: str = "Flash initiatives locales <flash@example.org>"
     reply_to: str | None = None

@@ -27,6 +27,16 @@ def email_url(number: int, kind: str = "html") -> str:
     return f"{ISSUES}{number}/email.{kind}"
 
 
+def edition_url(number: int) -> str:
+    """The printable edition of an issue (A4 PDF)."""
+    return f"{ISSUES}{number}/flash-{number}.pdf"
+
+
+def poster_url(number: int) -> str:
+    """The one-page poster of an issue, for a building's hall (A4 PDF)."""
+    return f"{ISSUES}{number}/affiche-{number}.pdf"
+
+
 def _paged(base: str, page: int) -> str:
     return base if page <= 1 else f"{base}page/{page}/"
 

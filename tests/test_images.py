@@ -285,7 +285,10 @@ def test_rebuild_encodes_nothing_that_did_not_change(tmp_path: Path) -> None:
     before = cache_state(cache)
     # a (1200 px): 480, 960, 1200 × 2 formats + 600 for the email (its 1200 is the web's);
     # b (900 px): 480, 900 × 2 + 600; the cover (1000 px, transparent): like a, in PNG.
-    assert len([k for k in before if not k.startswith("info/")]) == 7 + 5 + 7
+    web = [k for k in before if not k.startswith(("info/", "print/"))]
+    assert len(web) == 7 + 5 + 7
+    # and one print copy of each for the printable edition (flash.printing)
+    assert len([k for k in before if k.startswith("print/")]) == 3
 
     site = built(source)
     assert cache_state(cache) == before  # nothing written, nothing touched
@@ -369,6 +372,19 @@ def test_refused_files_name_the_file_and_the_line(tmp_path: Path, name: str, dat
     _, corpus, report = report_for(tmp_path / "corps", name, data, body=True)
     [error] = report.errors
     assert (error.path, error.line, corpus) == ("issues/n7/01-a.md", 9, None)
+
+
+def test_truncated_files_are_refused_after_the_printable_edition_was_made(tmp_path: Path
+                                                                          ) -> None:
+    """WeasyPrint, once imported, lets Pillow accept truncated files: not in Flash's checks."""
+    import weasyprint  # noqa: F401  (what flash.printing imports; it sets Pillow's switch)
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES
+    _, corpus, report = report_for(tmp_path, "tronquee.jpg", phone_photo()[:9000])
+    assert corpus is None
+    assert "incomplet ou tronqué" in plain(report.errors[0].message)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES  # left as WeasyPrint wants it for its own use
 
 
 def test_refused_file_stops_the_build_without_a_traceback(tmp_path: Path) -> None:

@@ -92,6 +92,7 @@ def test_text_edit_rerenders_the_pages_that_show_the_text(source: Path, tmp_path
         "feed.xml", f"organisations/{meta['organisation']}/feed.xml",
         *(f"themes/{theme}/feed.xml" for theme in meta["themes"]),
         "numeros/3/email.html", "numeros/3/email.txt", "numeros/3/email.eml",
+        "numeros/3/flash-3.pdf",  # its printable edition (not its poster: titles only)
     }
     assert set(report.rendered) == expected
     assert report.parsed == 1

@@ -98,6 +98,8 @@ def test_installed_wheel_builds_a_content_folder_from_elsewhere(dist: Path,
     assert (out / "pagefind" / "pagefind.js").is_file()  # the search index, from the venv
     (email,) = out.glob("numeros/*/email.html")
     assert parse(email).cssselect("table")
+    (edition,) = out.glob("numeros/*/flash-*.pdf")  # the print layouts/print/, shipped too
+    assert edition.read_bytes().startswith(b"%PDF") and edition.stat().st_size > 10_000
     # The e-mail of an issue, from the installed layouts too.
     number = next(content.glob("*/issue.yaml")).read_text().split("number:")[1].split()[0]
     proof = _run([env / "bin" / "flash", "send", number, "--to", "epreuve@example.org",

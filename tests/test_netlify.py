@@ -24,13 +24,14 @@ from flash.settings import load_settings
 CONFIG = netlify_config()
 RULES = header_rules(CONFIG)
 CSP = "Content-Security-Policy"
+EDITOR_POLICY = headers_for(RULES, "/admin/")[CSP]
 HASHED = re.compile(r"\.[0-9a-f]{10}\.[a-z0-9]+$")
 # What a visit does on each page kind; the search page is used, not just opened.
 VISITS = [
     "/", "/numeros/", "/numeros/195/", "/numeros/195/livre-de-recettes-gratines/",
     "/organisations/", "/organisations/mesolia/", "/themes/", "/themes/vivre-ensemble/",
     "/recherche/?q=habitants", "/cette-page-n-existe-pas/", "/numeros/195/email.html",
-    "/desabonnement/",
+    "/desabonnement/", "/abonnement/",
 ]
 # Listens before any page script runs, in the page and in the workers it starts.
 LISTEN = """
@@ -161,6 +162,7 @@ class NetlifySite:
 
     def __init__(self) -> None:
         self.url = ""
+        self.root = Path()
         self.policy: str | None = None
 
     def headers(self, path: str) -> dict[str, str]:
@@ -176,8 +178,46 @@ def netlify_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NetlifySi
     out = tmp_path_factory.mktemp("netlify") / "_site"
     with serve(out, site.headers) as url:
         site.url = url
-        build(SAMPLE, out, settings_for(base_url=url))
+        site.root = out
+        # With the online editor and the sign-up form: every folder a build can write.
+        build(SAMPLE, out, settings_for(base_url=url, editor_repo="alfi/flash",
+                                        subscribers_url="https://abonnes.example.org"))
         yield site
+
+
+def test_every_file_written_gets_one_security_policy(netlify_site: NetlifySite) -> None:
+    """Each file of the site gets the site's policy once, the editor's files the editor's:
+    two matching rules would send two policies, and the browser would enforce both."""
+    site_policy = headers_for(RULES, "/")[CSP]
+    # Not pages: Netlify's own _redirects, and the build's marker of its output (.flash-site).
+    files = [p for p in netlify_site.root.rglob("*")
+             if p.is_file() and p.name != "_redirects" and not p.name.startswith(".")]
+    assert any(p.parts[-2] == "admin" for p in files)
+    for path in files:
+        url = "/" + path.relative_to(netlify_site.root).as_posix()
+        url = url.removesuffix("index.html")  # pages are asked for by their folder
+        headers = headers_for(RULES, url)
+        editor = url.startswith("/admin/")
+        assert headers.get(CSP) == (EDITOR_POLICY if editor else site_policy), url
+        assert headers["Cross-Origin-Opener-Policy"] == (
+            "same-origin-allow-popups" if editor else "same-origin"), url
+        assert headers["X-Content-Type-Options"] == "nosniff", url
+
+
+def test_the_online_editor_loads_under_its_policy(browser, netlify_site: NetlifySite) -> None:
+    """The deployed /admin/: Decap starts under the editor's policy, offers the GitHub login
+    in French and loads nothing from elsewhere until the writer logs in."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.add_init_script(LISTEN)
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    response = page.goto(netlify_site.url + "/admin/")
+    assert response.headers["content-security-policy"] == EDITOR_POLICY
+    page.get_by_role("button", name="Se connecter avec GitHub").wait_for(timeout=30_000)
+    assert page.evaluate("() => window.__violations") == []
+    assert [url for url in requests if not url.startswith(netlify_site.url + "/")] == []
+    context.close()
 
 
 @pytest.mark.parametrize("url", VISITS)
@@ -214,3 +254,22 @@ def test_every_allowed_source_is_used(browser, netlify_site: NetlifySite, direct
     finally:
         netlify_site.policy = None
     assert blocked, f"{directive} {source} is allowed but no page needs it"
+
+
+def test_build_cache_is_kept_between_deploys() -> None:
+    """The local plugin restores Flash's cache folder and the last site before the build and
+    saves them after it: a deploy remakes only the pages and PDFs of what changed."""
+    from flash.paths import CACHE_DIR
+
+    (plugin,) = CONFIG["plugins"]
+    folder = REPO / plugin["package"]
+    assert (folder / "manifest.yml").read_text(encoding="utf-8").startswith("name: flash-cache")
+    script = (folder / "index.js").read_text(encoding="utf-8")
+    settings = load_settings(REPO / "issues")
+    for name in (CACHE_DIR, settings.output):
+        assert f'"{name}"' in script
+    assert "onPreBuild" in script and "utils.cache.restore(folder)" in script
+    assert "onPostBuild" in script and "utils.cache.save(folder)" in script
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node:
+        subprocess.run([node, "--check", str(folder / "index.js")], check=True, timeout=60)

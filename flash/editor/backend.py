@@ -26,6 +26,9 @@ from flash.diagnostics import Diagnostic
 Checker = Callable[[Path], list[Diagnostic]]  # a content folder -> its problems
 
 
+MAX_DEPTH = 4  # issues are two levels down; a deeper listing is refused work
+
+
 class Refused(Exception):
     """A request the backend will not carry out; French, shown by Decap."""
 
@@ -56,18 +59,26 @@ class LocalBackend:
         action = body.get("action")
         params = body.get("params") or {}
         handler = getattr(self, f"_{action}", None) if isinstance(action, str) else None
-        if handler is None or not action.isidentifier():
+        if handler is None or not action.isidentifier() or action.startswith("_"):
             raise Refused(f"action inconnue : {action!s:.40}")
-        return handler(params)
+        if not isinstance(params, dict):
+            raise Refused("requête illisible : « params » doit être un ensemble de clés")
+        try:
+            return handler(params)
+        except OSError as exc:
+            raise Refused(f"fichier inaccessible ({exc.strerror or type(exc).__name__})"
+                          ) from None
+        except (ValueError, TypeError):  # base64 or numbers that are not
+            raise Refused("requête illisible") from None
 
     def _info(self, params: dict) -> dict:
         return {"repo": self.root.name, "publish_modes": ["simple"], "type": "local_fs"}
 
     # Method names are the actions of Decap's protocol.
     def _entriesByFolder(self, params: dict) -> list[dict]:
-        folder = self.path(params.get("folder", ""))
-        extension = str(params.get("extension", ""))
-        depth = int(params.get("depth", 1) or 1)
+        folder = self.path(_text(params, "folder"))
+        extension = _text(params, "extension")
+        depth = min(MAX_DEPTH, int(params.get("depth", 1) or 1))
         listed = _listed(folder, extension, depth)
         if folder == self.source and depth > 1:
             # The issues (issue.yaml in each issue's folder), not the registries beside them:
@@ -76,11 +87,11 @@ class LocalBackend:
         return [self._entry(path) for path in listed]
 
     def _entriesByFiles(self, params: dict) -> list[dict]:
-        return [self._entry(self.path(f.get("path", "")), f.get("label"))
-                for f in params.get("files", [])]
+        return [self._entry(self.path(_text(f, "path")), _text(f, "label") or None)
+                for f in _items(params, "files")]
 
     def _getEntry(self, params: dict) -> dict:
-        return self._entry(self.path(params.get("path", "")))
+        return self._entry(self.path(_text(params, "path")))
 
     def _entry(self, path: Path, label: str | None = None) -> dict:
         try:
@@ -94,36 +105,46 @@ class LocalBackend:
 
     def _persistEntry(self, params: dict) -> dict:
         entry = params.get("entry") or {}
-        files = params.get("dataFiles") or [entry]
-        writes = {self.path(f.get("path", "")): str(f.get("raw", "")).encode("utf-8")
-                  for f in files}
-        assets = {self.path(a.get("path", "")): _decoded(a) for a in params.get("assets", [])}
+        files = _items(params, "dataFiles") or ([entry] if isinstance(entry, dict) else [])
+        if not files:
+            raise Refused("requête illisible : aucun fichier à enregistrer")
+        writes = {self.path(_text(f, "path")): _text(f, "raw").encode("utf-8") for f in files}
+        assets = {self.path(_text(a, "path")): _decoded(a) for a in _items(params, "assets")}
         self._checked({**writes, **assets}, set(writes))
         for path, data in {**assets, **writes}.items():
             _write(path, data)
         return {"message": "entry persisted"}
 
     def _getMedia(self, params: dict) -> list[dict]:
-        folder = self.path(params.get("mediaFolder", ""))
+        folder = self.path(_text(params, "mediaFolder"))
         return [self._media(path) for path in _listed(folder, "", 1)]
 
     def _getMediaFile(self, params: dict) -> dict:
-        return self._media(self.path(params.get("path", "")))
+        return self._media(self.path(_text(params, "path")))
 
     def _persistMedia(self, params: dict) -> dict:
-        asset = params.get("asset") or {}
-        path = self.path(asset.get("path", ""))
+        asset = params.get("asset")
+        if not isinstance(asset, dict):
+            raise Refused("requête illisible : aucune image à enregistrer")
+        path = self.path(_text(asset, "path"))
         _write(path, _decoded(asset))
         return self._media(path)
 
     def _deleteFile(self, params: dict) -> dict:
-        self.path(params.get("path", "")).unlink(missing_ok=True)
+        self._delete(self.path(_text(params, "path")))
         return {"message": "deleted"}
 
     def _deleteFiles(self, params: dict) -> dict:
-        for relative in params.get("paths", []):
-            self.path(relative).unlink(missing_ok=True)
+        paths = params.get("paths")
+        targets = [self.path(p) for p in (paths if isinstance(paths, list) else [])]
+        for target in targets:
+            self._delete(target)
         return {"message": "deleted"}
+
+    def _delete(self, path: Path) -> None:
+        if path == self.source or path.is_dir():
+            raise Refused(f"« {self._relative(path)} » est un dossier : il n’est pas supprimé")
+        path.unlink(missing_ok=True)
 
     def _getDeployPreview(self, params: dict) -> None:
         return None
@@ -167,14 +188,30 @@ def _link(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
+def _text(params: dict, key: str) -> str:
+    value = params.get(key, "")
+    if not isinstance(value, str):
+        raise Refused(f"requête illisible : « {key} » doit être un texte")
+    return value
+
+
+def _items(params: dict, key: str) -> list[dict]:
+    value = params.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise Refused(f"requête illisible : « {key} » doit être une liste")
+    return value
+
+
 def _decoded(asset: dict) -> bytes:
-    content = asset.get("content", "")
+    content = _text(asset, "content")
     if asset.get("encoding") == "base64":
-        return base64.b64decode(content)
-    return str(content).encode("utf-8")
+        return base64.b64decode(content, validate=True)
+    return content.encode("utf-8")
 
 
 def _write(path: Path, data: bytes) -> None:
+    if path.is_dir():
+        raise Refused(f"« {path.name} » est un dossier : rien n’y est écrit")
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.flash-tmp")
     temporary.write_bytes(data)

@@ -69,7 +69,8 @@ def article_fields(corpus: Corpus) -> list[dict[str, Any]]:
          "hint": "Conseillé : une ou deux phrases, utilisées dans les listes, les flux et "
                  "l’e-mail."},
         _image("Image", "La photo ou l’illustration de l’article (facultative)."),
-        {"label": "Liens", "name": "links", "widget": "list", "required": False,
+        {"label": "Liens", "label_singular": "lien", "name": "links", "widget": "list",
+         "required": False,
          "summary": "{{fields.label}}", "hint": "Pour en savoir plus : le site d’un "
                                                  "partenaire, une vidéo YouTube…",
          "fields": [{"label": "Texte du lien", "name": "label", "widget": "string"},
@@ -101,6 +102,9 @@ def articles_collection(issue: Issue, corpus: Corpus, root: Path) -> dict[str, A
         "create": True, "slug": "{{slug}}", "media_folder": "images",
         "public_folder": "images", "summary": "{{title}}",
         "sortable_fields": ["order", "title"], "fields": article_fields(corpus),
+        # « Voir l’aperçu » of a pull request opens its issue page on the deploy preview: an
+        # article's address drops the « 01- » of its file name, which Decap cannot do.
+        "preview_path": f"numeros/{issue.number}/",
     }
 
 
@@ -126,7 +130,8 @@ def decap_config(corpus: Corpus, settings: Settings, source: Path, *,
             "meta": {"path": {"label": "Dossier du numéro", "widget": "string",
                               "index_file": "issue"}},
             "media_folder": "images", "public_folder": "images",
-            "summary": "N°{{number}} — {{date}}", "fields": issue_fields()},
+            "summary": "N°{{number}} — {{date}}", "preview_path": "numeros/{{number}}/",
+            "fields": issue_fields()},
             *(articles_collection(issue, corpus, root) for issue in corpus.issues)],
     }
     if local_url is not None:

@@ -5,6 +5,7 @@ Decap CMS."""
 from __future__ import annotations
 
 import html
+import json
 from functools import cache
 from pathlib import Path
 
@@ -18,6 +19,9 @@ FOLDER = "admin"
 
 def page(corpus: Corpus, stylesheet: str) -> str:
     collections = " ".join(f"articles-{issue.number}" for issue in corpus.issues)
+    labels = json.dumps({"organisations": {o.slug: o.name for o in corpus.organisations},
+                         "themes": {t.slug: t.label for t in corpus.themes}},
+                        ensure_ascii=False)
     return f"""<!DOCTYPE html>
 <html lang="fr">
 <head>
@@ -26,6 +30,7 @@ def page(corpus: Corpus, stylesheet: str) -> str:
 <meta name="robots" content="noindex, nofollow">
 <meta name="flash-stylesheet" content="{html.escape(stylesheet)}">
 <meta name="flash-collections" content="{html.escape(collections)}">
+<meta name="flash-labels" content="{html.escape(labels)}">
 <title>Éditeur — Flash initiatives locales</title>
 <link href="config.yml" type="text/yaml" rel="cms-config-url">
 </head>

@@ -26,7 +26,7 @@ LINK_ORDER = ("label", "url")
 
 # A plain scalar may not start with an indicator, hold ": " or " #", nor end with ":" or a
 # space (YAML 1.2's rules, as the `yaml` library applies them).
-_NOT_PLAIN = re.compile(r"^[\n\t ,\[\]#&*!|>'\"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n"
+_NOT_PLAIN = re.compile(r"^[\n\t ,\[\]{}#&*!|>'\"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n"
                         r"|[\n\t ]#|[\n\t :]$")
 # What YAML 1.2's core schema would read as something else than a text.
 _OTHER_TYPE = re.compile(r"^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE"

@@ -10,14 +10,16 @@ from flash.mail.unsubscribe import PAGE
 from flash.model import Issue
 from flash.output import Staging
 from flash.pages import Page
+from flash.printing import Printed
 from flash.render import SiteView, render_page
 from flash.settings import Settings
 
 
-def write_issue_email(issue: Issue, env: Environment, settings: Settings, staging: Staging
-                      ) -> int:
-    """numeros/<n>/email.html, email.txt and email.eml, with the generic unsubscribe link."""
-    composed = compose(env, issue, settings)
+def write_issue_email(issue: Issue, env: Environment, settings: Settings, staging: Staging,
+                      printed: Printed | None = None) -> int:
+    """numeros/<n>/email.html, email.txt and email.eml, with the generic unsubscribe link;
+    `printed`: the issue's PDFs, which the message links to."""
+    composed = compose(env, issue, settings, printed)
     generic = settings.absolute(PAGE)
     staging.write_text(urls.output_path(urls.email_url(issue.number, "html")),
                        composed.html_for(generic))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flash import printing
 from flash.build import load
 from flash.diagnostics import ContentError, Diagnostic
 from flash.mail.compose import Composed, EmailError, compose, published
@@ -84,7 +85,9 @@ def prepare(source: Path, number: int, settings: Settings, *, to: str | None = N
     layouts = project_dirs(settings, "layouts")
     env = make_environment(layouts)
     try:
-        composed = compose(env, issue, settings)
+        # The links to the PDFs of the site as built, as in the published e-mail.
+        composed = compose(env, issue, settings,
+                           printing.built(issue.number, settings.root / settings.output))
         published(composed)  # checks From, Reply-To and the mailto address before any sending
     except EmailError as exc:
         raise CampaignError(str(exc)) from None

@@ -33,6 +33,7 @@ from flash.mail import text as plain
 from flash.mail.unsubscribe import generic_url
 from flash.model import Article, Image, Issue, Link, Organisation
 from flash.output import OutputError
+from flash.printing import Printed
 from flash.settings import Settings
 from flash.templates import month
 from flash.typography import NBSP
@@ -139,6 +140,7 @@ class EmailView:
     cover_credit: str | None
     articles: tuple[EmailArticle, ...]
     unsubscribe_url: str
+    printed: Printed | None = None  # the issue's PDFs, absolute URLs
 
 
 @dataclass(frozen=True)
@@ -345,7 +347,8 @@ def _intro(issue: Issue, settings: Settings) -> str:
     return mail_safe(issue.intro_html, settings, settings.absolute(urls.issue_url(issue.number)))
 
 
-def render_html(env: Environment, issue: Issue, settings: Settings, *, full: bool) -> str:
+def render_html(env: Environment, issue: Issue, settings: Settings, *, full: bool,
+                printed: Printed | None = None) -> str:
     view = EmailView(
         subject=subject(issue, settings),
         title=settings.title,
@@ -362,6 +365,7 @@ def render_html(env: Environment, issue: Issue, settings: Settings, *, full: boo
         cover_credit=issue.cover.credit if issue.cover else None,
         articles=tuple(_articles(issue, settings, full)),
         unsubscribe_url=PLACEHOLDER,
+        printed=printed.absolute(settings) if printed else None,
     )
     rendered = env.get_template(TEMPLATE).render(mail=view)
     inlined = _BLANK_LINES.sub("\n", _INLINER.inline(rendered))
@@ -384,20 +388,23 @@ def _modes(settings: Settings) -> tuple[bool, ...]:
     return {"auto": (True, False), "full": (True,), "summary": (False,)}[settings.email_content]
 
 
-def compose(env: Environment, issue: Issue, settings: Settings) -> Composed:
+def compose(env: Environment, issue: Issue, settings: Settings,
+            printed: Printed | None = None) -> Composed:
     """Full articles if the HTML stays under Gmail's clipping size, else summaries with a
-    « Lire la suite » link (unless email_content forces one of them)."""
+    « Lire la suite » link (unless email_content forces one of them). `printed`: the issue's
+    PDFs, which the message links to."""
     modes = _modes(settings)
     html = ""
     chosen = modes[-1]
     for full in modes:
-        html = render_html(env, issue, settings, full=full)
+        html = render_html(env, issue, settings, full=full, printed=printed)
         chosen = full
         if len(html.replace(PLACEHOLDER, generic_url(settings)).encode()) <= MAX_HTML_BYTES:
             break
     return Composed(issue=issue, subject=subject(issue, settings),
                     mode="full" if chosen else "summary", html=html,
-                    text=render_text(issue, settings, full=chosen), settings=settings)
+                    text=render_text(issue, settings, full=chosen, printed=printed),
+                    settings=settings)
 
 
 # --- the text part ---------------------------------------------------------------------------
@@ -405,10 +412,16 @@ def compose(env: Environment, issue: Issue, settings: Settings) -> Composed:
 RULE = "-" * plain.WIDTH
 
 
-def render_text(issue: Issue, settings: Settings, *, full: bool) -> str:
+def render_text(issue: Issue, settings: Settings, *, full: bool,
+                printed: Printed | None = None) -> str:
     lines: list[str] = []
     lines += plain.heading(subject(issue, settings), "=")
     lines += ["", f"Version en ligne{NBSP}: {settings.absolute(urls.issue_url(issue.number))}"]
+    if printed:
+        pdfs = printed.absolute(settings)
+        lines += plain.wrap(f"Version imprimable ({pdfs.edition.label}){NBSP}: "
+                            f"{pdfs.edition.url}")
+        lines += plain.wrap(f"Affiche à imprimer ({pdfs.poster.label}){NBSP}: {pdfs.poster.url}")
     if issue.intro_html:
         lines += [""]
         intro_links = plain.Links()
