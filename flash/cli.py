@@ -239,7 +239,11 @@ def _changes(report: BuildReport) -> str:
               help="Adresse d’écoute.")
 @click.option("--port", "-p", default=8000, show_default=True, type=click.IntRange(0, 65535),
               help="Port d’écoute (0 : un port libre).")
-def serve(source: str | None, output: str | None, host: str, port: int) -> None:
+@click.option("--print", "printing", is_flag=True,
+              help="Produire aussi la version imprimable et l’affiche (PDF) : une "
+                   "modification refait alors le PDF de son numéro (2 s environ).")
+def serve(source: str | None, output: str | None, host: str, port: int,
+          printing: bool) -> None:
     """Aperçu en direct : reconstruit ce qui change et recharge la page ouverte (brouillons
     compris)."""
     from flash.serve import ServeError
@@ -248,7 +252,8 @@ def serve(source: str | None, output: str | None, host: str, port: int) -> None:
     settings, folder = _settings(source)
     try:
         run_serve(folder, settings, host=host, port=port,
-                  output=Path(output) if output else None, console=err.console)
+                  output=Path(output) if output else None, console=err.console,
+                  printing=printing)
     except ServeError as exc:
         err.print(f"[red bold]Aperçu impossible[/] : {escape(str(exc))}")
         sys.exit(1)

@@ -72,6 +72,8 @@ class Preview:
     console: Console
     cache: BuildCache
     search: LiveIndex | None = None  # None when Pagefind is missing: no search box either
+    # The PDFs take seconds an issue: the live preview makes them only when asked (--print).
+    printing: bool = False
     problem: Problem | None = None
     stamp: str = ""
     builds: int = 0
@@ -107,7 +109,8 @@ class Preview:
             self.settings = _preview_settings(self.source, self.settings)
             report = build(self.source, self.output, self.settings, drafts=True,
                            search_on=self.search is not None, cache=self.cache,
-                           skip_if_unchanged=False, search_index=self.search)
+                           skip_if_unchanged=False, search_index=self.search,
+                           printing=self.printing)
         except SettingsError as exc:
             self._fail(Problem("Réglages illisibles (pyproject.toml)", message=str(exc)))
             return None
@@ -401,7 +404,8 @@ def application(preview: Preview) -> web.Application:
 
 
 def serve(source: Path, settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
-          output: Path | None = None, console: Console | None = None) -> None:
+          output: Path | None = None, console: Console | None = None,
+          printing: bool = False) -> None:
     console = console or Console(stderr=True, highlight=False, soft_wrap=True)
     if not source.is_dir():
         raise ServeError(f"dossier de contenu introuvable : {source}")
@@ -414,7 +418,7 @@ def serve(source: Path, settings: Settings, *, host: str = "127.0.0.1", port: in
     port = sockets[0].getsockname()[1]
     url = f"http://{host}:{port}"
     preview = Preview(source, output, settings.with_overrides(base_url=url), console,
-                      BuildCache(source, keep_parsed_in_memory=True))
+                      BuildCache(source, keep_parsed_in_memory=True), printing=printing)
     if search.available():
         preview.search = LiveIndex(output, settings.language, report=lambda message:
                                    console.print(f"[yellow]{escape(message)}[/]"))

@@ -139,6 +139,7 @@ def test_the_team_writes_an_issue_in_the_browser(project: Path, served: str,
             refusal = page.get_by_text("n’a pas de texte alternatif")
             refusal.wait_for()
             assert "images/jardin.jpg" in refusal.inner_text()
+            page.wait_for_timeout(600)  # the notification slides in
             shoot(page, tmp_path, "editeur-refus-alt.png")
             assert not list(folder.glob("*.md"))
 

@@ -70,10 +70,15 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def server(project: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    yield from serving(project)
+
+
+def serving(project: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen]]:
     port = free_port()
     log = (project / "serve.log").open("w", encoding="utf-8")
     process = subprocess.Popen(
-        [sys.executable, "-m", "flash", "serve", "-s", "issues", "--port", str(port)],
+        [sys.executable, "-m", "flash", "serve", "-s", "issues", "--port", str(port),
+         *options],
         cwd=project, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "COLUMNS": "200"})
     base = f"http://127.0.0.1:{port}"
@@ -151,6 +156,20 @@ def test_open_pages_are_told_to_reload(project: Path, server) -> None:
     assert message["command"] == "reload" and message["liveCSS"] is False
     status, script = fetch(base + "/livereload.js")
     assert status == 200 and "LiveReload" in script
+
+
+def test_the_preview_makes_pdfs_only_when_asked(project: Path, server) -> None:
+    """Seconds an issue: without --print an edit is shown at once, and no PDF is linked."""
+    base, _ = server
+    status, page = fetch(base + "/numeros/1/")
+    assert status == 200 and ".pdf" not in page
+    assert fetch(base + "/numeros/1/flash-1.pdf")[0] == 404
+    for url, process in serving(project, "--print"):
+        status, page = fetch(url + "/numeros/1/")
+        assert status == 200 and "/numeros/1/flash-1.pdf" in page
+        with urllib.request.urlopen(url + "/numeros/1/flash-1.pdf", timeout=10) as response:
+            assert response.read(5) == b"%PDF-"
+        process.terminate()
 
 
 def test_a_page_open_in_the_browser_shows_the_edit(project: Path, server) -> None:
