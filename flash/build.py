@@ -40,9 +40,9 @@ from flash.shipped import layout_problem, merged_files, project_dirs
 if TYPE_CHECKING:
     from jinja2 import Environment
 
+    from flash.model import SiteView
     from flash.pages import Feed, Page
     from flash.printing import Printed
-    from flash.render import SiteView
     from flash.search import LiveIndex
 
 # Jinja, Markdown, YAML, Pillow… are imported by the stages that use them, not here: a build
@@ -123,7 +123,7 @@ def site_view(settings: Settings, assets: dict[str, str], search_on: bool | None
               ) -> SiteView:
     from flash import search
     from flash.mail.compose import EmailError, mailbox
-    from flash.render import SiteView
+    from flash.model import SiteView
 
     try:
         contact = mailbox(settings.reply_to or settings.email_from, "reply_to").addr_spec
@@ -528,7 +528,7 @@ def _write_emails(staging: Staging, fingerprints: Fingerprints, site_key: str, c
     too): only changed issues are composed again. `flash serve` keeps the keys of issues that
     are the same objects."""
     printed = printed or {}
-    from flash import mail
+    from flash.mail import edition as mail
 
     known = cache.email_keys
     todo = []

@@ -28,13 +28,10 @@ from typing import Protocol
 
 from flash import urls
 from flash.diagnostics import ContentError, Diagnostic
+from flash.image_jobs import ImageProblem, Job, scaled_height
 from flash.model import Image
 from flash.paths import image_cache_dir
 from flash.typography import french
-
-# 64 megapixels: more than any phone or camera photo the team will receive, and a bound on the
-# memory one decode may take (about 256 MB).
-MAX_PIXELS = 64_000_000
 
 
 @dataclass(frozen=True)
@@ -55,10 +52,6 @@ class Recipe:
 RECIPE = Recipe()
 # The column articles are read in (--measure in flash.css, inside main's 1.25rem padding).
 PROSE_SIZES = "(min-width: 44.5rem) 42rem, calc(100vw - 2.5rem)"
-
-
-class ImageProblem(Exception):
-    """Why an image cannot be published, in French, for the person who chose the file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +115,6 @@ def widths_for(width: int, wanted: tuple[int, ...]) -> tuple[int, ...]:
     """The wanted widths an image of `width` px can give without enlarging it: a 700 px image
     gives 480 and 700 for (480, 960, 1600)."""
     return tuple(sorted({min(w, width) for w in wanted})) if width > 0 else ()
-
-
-def scaled_height(width: int, height: int, new_width: int) -> int:
-    return max(1, round(height * new_width / width))
 
 
 def file_digest(path: Path) -> str:
@@ -271,20 +260,6 @@ def _write_atomic(target: Path, data: bytes) -> None:
 
 
 # --- publishing (the build's images stage) -----------------------------------------------------
-
-@dataclass(frozen=True)
-class Job:
-    """One image to encode into its cache entry (flash.pixels does it)."""
-
-    source: str
-    digest: str
-    entry: str  # cache folder to create
-    width: int  # upright size of the original
-    height: int
-    files: tuple[tuple[str, int], ...]  # (file name, width)
-    webp_quality: int
-    jpeg_quality: int
-
 
 class Target(Protocol):
     """Where the copies go: flash.output.Staging."""

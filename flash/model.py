@@ -119,3 +119,24 @@ def attach(issue: Issue, articles: list[Article]) -> Issue:
         object.__setattr__(article, "issue", issue)
     object.__setattr__(issue, "articles", tuple(articles))
     return issue
+
+
+@dataclass(frozen=True)
+class SiteView:
+    """What every template may know of the site: no settings dump."""
+
+    title: str
+    description: str
+    base_url: str
+    publisher: str
+    language: str
+    assets: dict[str, str]  # logical name -> fingerprinted URL
+    search: bool = False
+    subscribe: str = ""  # where the sign-up form posts (the subscribers service), if any
+    consent: str = ""  # the sentence a subscriber agrees to
+    contact: str = ""  # the team's address, for requests by e-mail
+
+    def absolute(self, url: str) -> str:
+        if url.startswith(("http://", "https://")):
+            return url
+        return self.base_url + "/" + url.lstrip("/")

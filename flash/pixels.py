@@ -22,7 +22,7 @@ from pathlib import Path
 from PIL import Image as PILImage
 from PIL import ImageCms, ImageFile, ImageOps
 
-from flash.images import MAX_PIXELS, ImageProblem, Job, scaled_height
+from flash.image_jobs import MAX_PIXELS, ImageProblem, Job, scaled_height
 from flash.typography import NNBSP
 
 # Pillow's own guard against decompression bombs fails at twice its limit only; _open refuses

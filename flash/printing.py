@@ -31,7 +31,8 @@ from urllib.parse import urlsplit
 
 from flash import urls
 from flash.diagnostics import ContentError, Diagnostic
-from flash.images import ImageProblem, responsive
+from flash.image_jobs import ImageProblem
+from flash.images import responsive
 from flash.model import Article, Image, Issue, Organisation
 from flash.parallel import fork_map
 from flash.paths import image_cache_dir, print_cache_dir

@@ -4,37 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment
 from markupsafe import Markup
 
 from flash import urls
-from flash.model import Article, Corpus, Organisation
+from flash.model import Article, Corpus, Organisation, SiteView
 from flash.pages import Feed, Page
 from flash.seo import page_meta
-
-
-@dataclass(frozen=True)
-class SiteView:
-    """What every template may know of the site: no settings dump."""
-
-    title: str
-    description: str
-    base_url: str
-    publisher: str
-    language: str
-    assets: dict[str, str]  # logical name -> fingerprinted URL
-    search: bool = False
-    subscribe: str = ""  # where the sign-up form posts (the subscribers service), if any
-    consent: str = ""  # the sentence a subscriber agrees to
-    contact: str = ""  # the team's address, for requests by e-mail
-
-    def absolute(self, url: str) -> str:
-        if url.startswith(("http://", "https://")):
-            return url
-        return self.base_url + "/" + url.lstrip("/")
 
 
 def timestamp(date: dt.date) -> str:

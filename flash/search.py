@@ -26,9 +26,10 @@ from pagefind.index import PagefindIndex
 from pagefind.service import PagefindService
 
 from flash import urls
+from flash.model import SiteView
 from flash.output import OutputError, Staging
 from flash.pages import Page
-from flash.render import SiteView, render_page
+from flash.render import render_page
 
 BUNDLE = "pagefind"  # folder of the index inside the site, and its URL: /pagefind/
 TIMEOUT = 600.0

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flash import images, urls
-from flash.model import Article, Image, Issue
+from flash.model import Article, Image, Issue, SiteView
 
 if TYPE_CHECKING:
     from flash.pages import Page
-    from flash.render import SiteView
 
 LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 

@@ -266,3 +266,16 @@ def test_flash_new_writes_what_the_editor_reads(tmp_path: Path) -> None:
         k: v for k, v in yaml.safe_load(split_front_matter(path.read_text()).front).items()
         if v is not None}
     assert REPO.is_dir()
+
+
+def test_the_vendored_decap_is_the_pinned_version() -> None:
+    """What is committed is the release vendor.py pins, and the page loads only local files."""
+    from flash.editor import site, vendor
+
+    static = REPO / "flash" / "editor" / "static"
+    assert (static / "VERSION").read_text().strip() == vendor.VERSION
+    assert f"decap-cms-app {vendor.VERSION}".encode() in (static / "decap-cms.js").read_bytes()
+    page = site.page(corpus_of(SAMPLE), "/assets/flash.css")
+    sources = [part.split('"')[0] for part in page.split('src="')[1:]]
+    assert sources == ["decap-cms.js", "preview.js"]
+    assert "//" not in page.replace("<!DOCTYPE html>", "")

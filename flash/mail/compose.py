@@ -27,9 +27,10 @@ from urllib.parse import quote
 import css_inline
 from jinja2 import Environment
 
+import flash.mail.text as plain
 from flash import urls
-from flash.images import email_variants, responsive, scaled_height
-from flash.mail import text as plain
+from flash.image_jobs import scaled_height
+from flash.images import email_variants, responsive
 from flash.mail.unsubscribe import generic_url
 from flash.model import Article, Image, Issue, Link, Organisation
 from flash.output import OutputError

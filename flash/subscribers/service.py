@@ -45,8 +45,9 @@ from flash.mail.unsubscribe import (
     recipient_url,
     verify,
 )
+from flash.model import SiteView
 from flash.pages import Page
-from flash.render import SiteView, render_page
+from flash.render import render_page
 from flash.settings import Settings
 from flash.shipped import merged_files, project_dirs
 from flash.subscribers.store import (
