@@ -65,6 +65,7 @@ class BuildReport:
     parsed: int = 0  # content files parsed (the others came from the cache)
     indexed: int = 0  # files of the search index, which Pagefind wrote anew
     print_seconds: list[float] = field(default_factory=list)  # each PDF made, how long it took
+    print_missing: bool = False  # WeasyPrint could not run: the next build must try again
 
     @property
     def seconds(self) -> float:
@@ -316,7 +317,8 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             summary = (report.pages, report.files, report.articles, report.issues,
                        report.warnings)
             cache.manifests.save(output, build_id, staging.manifest, staging.groups,
-                                 (stamp, summary) if trusted else None,
+                                 (stamp, summary) if trusted and not report.print_missing
+                                 else None,
                                  later=cache.keep_parsed_in_memory)
             cache.save()
     except BaseException as exc:
@@ -573,7 +575,12 @@ def _write_prints(staging: Staging, fingerprints: Fingerprints, site_key: str, c
                                           _bodies(fingerprints, issue.articles)),
                          fingerprints.key(site_key, "affiche", issue))
             for issue in corpus.issues]
-    made = printing.publish(jobs, env, settings, source, staging, reuse=use_cache)
+    try:
+        made = printing.publish(jobs, env, settings, source, staging, reuse=use_cache)
+    except printing.PrintUnavailable as missing:  # the site is still worth building
+        report.warnings.append(Diagnostic("pyproject.toml", None, "avertissement", str(missing)))
+        report.print_missing = True
+        return {}
     report.rendered += made.rendered
     report.print_seconds = made.seconds
     return made.printed

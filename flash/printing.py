@@ -34,6 +34,7 @@ from flash.diagnostics import ContentError, Diagnostic
 from flash.image_jobs import ImageProblem
 from flash.images import responsive
 from flash.model import Article, Image, Issue, Organisation
+from flash.output import OutputError
 from flash.parallel import fork_map
 from flash.paths import image_cache_dir, print_cache_dir
 from flash.settings import Settings
@@ -382,11 +383,29 @@ def _fetcher(allowed: Sequence[Path]) -> Any:
     return LocalOnly(allowed_protocols=("data", "file"))
 
 
+class PrintUnavailable(OutputError):
+    """WeasyPrint cannot run here (Pango missing): the build goes on without the PDFs."""
+
+
+def load_weasyprint() -> Any:
+    """WeasyPrint, or PrintUnavailable saying in French what to install: it needs Pango, a
+    system library that pip does not bring."""
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:
+        raise PrintUnavailable(french(
+            "version imprimable et affiches (PDF) non produites : WeasyPrint ne trouve pas "
+            f"la bibliothèque Pango ({str(exc)[:120]}). Installez-la (sous Debian ou Ubuntu : "
+            "sudo apt install libpango-1.0-0 libpangoft2-1.0-0) ; pour construire sans elle "
+            "et sans ce message : flash build --no-print, ou print = false dans [tool.flash] "
+            "de pyproject.toml")) from None
+    return weasyprint
+
+
 def render_pdf(html: str, base_url: str, allowed: Sequence[Path]) -> bytes:
     """A tagged PDF (PDF/UA-1: structure tree, /Lang from <html lang>, title and author from
     <title> and <meta name="author">), fonts embedded."""
-    import weasyprint
-
+    weasyprint = load_weasyprint()
     # WeasyPrint warns of each CSS property it ignores: noise in every build's output.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=_fetcher(allowed))
@@ -466,7 +485,7 @@ def publish(jobs: Sequence[Job], env: Environment, settings: Settings, source: P
             if not (reuse and _cached(folder, key).is_file()):
                 todo.append((job.issue, kind, key))
     if todo:
-        import weasyprint  # noqa: F401 (loaded once, before the workers are forked)
+        load_weasyprint()  # once, before the workers are forked
 
         for name in (EDITION_TEMPLATE, POSTER_TEMPLATE):
             env.get_template(name)

@@ -6,8 +6,11 @@ decoded by zbar), incremental rebuilds, and the links of the issue page and the 
 from __future__ import annotations
 
 import io
+import os
 import re
+import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -321,3 +324,31 @@ def test_print_can_be_turned_off(tree: Path, tmp_path: Path) -> None:
     assert not list(site.rglob("*.pdf"))
     assert not parse(site / "numeros/7/index.html").cssselect(".print-links")
     assert "imprimable" not in (site / "numeros/7/email.txt").read_text(encoding="utf-8")
+
+
+def test_without_pango_the_site_is_built_and_the_team_told_what_to_install(
+        tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """WeasyPrint needs Pango from the system: missing, the site is built without its PDFs,
+    with a French warning saying what to install (or how to turn the PDFs off)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as when libpango cannot be loaded
+    source = shutil.copytree(tree, tmp_path / "issues")  # its own cache, with no PDF yet
+    an_hour_ago = time.time() - 3600  # files as old as a checkout's: the build may trust them
+    for path in source.rglob("*"):
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    site = tmp_path / "site"
+    report = build(source, site, settings_for(), search_on=False)
+    (warning,) = [w for w in report.warnings if "Pango" in w.message]
+    assert warning.level == "avertissement" and warning.path == "pyproject.toml"
+    assert "apt install" in warning.message and "--no-print" in warning.message
+    assert "\u00a0:" in warning.message  # French typography
+    assert not list(site.rglob("*.pdf"))
+    page = (site / "numeros" / "7" / "index.html").read_text(encoding="utf-8")
+    assert "Version imprimable" not in page
+    assert report.issues == 1 and (site / "index.html").is_file()
+    # Pango installed afterwards: the next build makes the PDFs, though no file changed.
+    monkeypatch.delitem(sys.modules, "weasyprint")
+    report = build(source, site, settings_for(), search_on=False)
+    assert not [w for w in report.warnings if "Pango" in w.message]
+    assert (site / "numeros" / "7" / "flash-7.pdf").is_file()
