@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,7 @@ from flash.shipped import layout_problem, merged_files, project_dirs
 if TYPE_CHECKING:
     from jinja2 import Environment
 
+    from flash.archive import Archive
     from flash.model import SiteView
     from flash.pages import Feed, Page
     from flash.printing import Printed
@@ -159,36 +160,107 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
           use_cache: bool = True, skip_if_unchanged: bool = True,
           meanwhile: Callable[[], object] | None = None,
           search_index: LiveIndex | None = None, printing: bool = True) -> BuildReport:
-    """Builds the site of `source` into `output`. `cache`: the one `flash serve` keeps between
-    builds (else the cache folder is read); `use_cache=False` rebuilds everything;
-    `skip_if_unchanged`: first compare the files' dates with the last build's (`flash serve`
-    does not: it builds only when it saw a change); `meanwhile`: the caller's own work, done
-    while other cores parse the content, if any is parsed; `search_index`: the search index
-    `flash serve` keeps, which gets the article pages rendered (else the index is made here);
-    `printing=False` (or `[tool.flash] print = false`): no printable edition nor poster."""
+    """Builds the site of `source` into `output`, stage by stage. `cache`: `flash serve`'s,
+    kept between builds; `use_cache=False` rebuilds everything; `skip_if_unchanged`: first
+    compare the files' dates with the last build's; `meanwhile`: the caller's work, done while
+    other cores parse; `search_index`: `flash serve`'s live index; `printing`: the PDFs."""
     report = BuildReport()
     printing = printing and settings.print
     check_target(output, source)
     cache = cache or BuildCache(source, enabled=use_cache)
-    layouts, assets_folder = project_dirs(settings, "layouts"), project_dirs(settings, "assets")
-    stamp, trusted, last = "", False, None
-    stats: dict[str, Stat] = {}  # what the stamp saw of each file: reading need not look again
+    folders = _Folders(project_dirs(settings, "layouts"), project_dirs(settings, "assets"))
+    seen = _Seen()
     if use_cache and skip_if_unchanged:
-        with _stage(report, "vérification des changements"):
-            stamp, trusted = tree_stamp([source, *layouts, *assets_folder], repr((
-                code_digest(), settings, drafts, search_on, emails, printing,
-                importlib.util.find_spec("pagefind_bin") is not None)), stats)
-            last = cache.manifests.summary(output, stamp)
-    if last is not None:  # nothing changed since the site online was built: nothing to do
-        report.pages, report.files, report.articles, report.issues, report.warnings = last
-        return report
-    layouts_key = files_digest(merged_files(layouts))
+        seen = _look_for_changes(report, cache, source, output, folders, repr((
+            code_digest(), settings, drafts, search_on, emails, printing,
+            importlib.util.find_spec("pagefind_bin") is not None)))
+        if seen.last is not None:  # nothing changed since the site online was built
+            report.pages, report.files, report.articles, report.issues, report.warnings = (
+                seen.last)
+            return report
+    corpus, archive = _read_and_check(report, cache, source, drafts, folders, seen, meanwhile)
+    env = _environment(cache, folders.layouts, folders.layouts_key)
+    assets = collect_assets(folders.assets, corpus)
+    site = site_view(settings, {name: url for name, (url, _) in assets.items()}, search_on)
+    with _stage(report, "plan"):
+        keys = _Keys.for_build(cache, folders, site, settings)
+        staging, cold = _staging(cache, output, use_cache)
+    try:
+        printed: dict[int, Printed] = {}  # first: the issue pages and e-mails show their sizes
+        if printing:
+            with _stage(report, "version imprimable"):
+                printed = _write_prints(staging, keys.fingerprints, keys.site, corpus, env,
+                                        settings, source, report, use_cache)
+        pages, rendered = _write_pages(report, staging, cache, env, site, settings, archive,
+                                       keys, printed, cold)
+        _write_extras(staging, site, corpus, settings, source, assets)
+        if emails:
+            with _stage(report, "e-mails"):
+                report.rendered += _write_emails(staging, keys.fingerprints, keys.site, corpus,
+                                                 env, site, settings, cache, printed)
+        with _stage(report, "images et fichiers"):
+            _write_files(staging, corpus, source, assets)
+        with _stage(report, "index de recherche"):
+            report.indexed = _index(staging, env, site, pages, rendered, search_index)
+        with _stage(report, "écriture"):
+            _publish(report, staging, cache, output, pages, archive, corpus, seen)
+    except BaseException as exc:
+        staging.abort()
+        missing = layout_problem(exc, folders.layouts)
+        if missing is not None:
+            raise missing from None
+        raise
+    finally:
+        cache.parsed.wait()
+    return report
+
+
+@dataclass
+class _Folders:
+    """The layouts and assets folders of the build, the project's first (see project_dirs)."""
+
+    layouts: list[Path]
+    assets: list[Path]
+
+    @cached_property
+    def layouts_key(self) -> str:
+        """Digest of the layouts: read once, and only when something is to be built."""
+        return files_digest(merged_files(self.layouts))
+
+
+@dataclass
+class _Seen:
+    """What the look for changes found: the tree's stamp, whether it may be trusted, the
+    summary of the build it matches (nothing to do), and each file's stat."""
+
+    stamp: str = ""
+    trusted: bool = False
+    last: tuple | None = None
+    stats: dict[str, Stat] = field(default_factory=dict)
+
+
+def _look_for_changes(report: BuildReport, cache: BuildCache, source: Path, output: Path,
+                      folders: _Folders, options: str) -> _Seen:
+    with _stage(report, "vérification des changements"):
+        seen = _Seen()
+        seen.stamp, seen.trusted = tree_stamp([source, *folders.layouts, *folders.assets],
+                                              options, seen.stats)
+        seen.last = cache.manifests.summary(output, seen.stamp)
+        return seen
+
+
+def _read_and_check(report: BuildReport, cache: BuildCache, source: Path, drafts: bool,
+                    folders: _Folders, seen: _Seen, meanwhile: Callable[[], object] | None
+                    ) -> tuple[Corpus, Archive]:
+    """Reads, parses and checks the content (raises ContentError); the archive's indexes."""
+    from flash.archive import build_archive
+
     with _stage(report, "lecture et vérification"):
         # While other cores parse the content, this one loads Jinja and compiles the templates.
-        cache.parsed.meanwhile = partial(_compile_templates, cache, layouts, layouts_key,
-                                         meanwhile)
-        if stats:
-            cache.parsed.stats = stats
+        cache.parsed.meanwhile = partial(_compile_templates, cache, folders.layouts,
+                                         folders.layouts_key, meanwhile)
+        if seen.stats:
+            cache.parsed.stats = seen.stats  # the look for changes' listing spares a walk
         # `flash serve` keeps the parsed files in memory and writes them when it stops.
         cache.parsed.save_aside = not cache.keep_parsed_in_memory
         try:
@@ -197,7 +269,7 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             cache.parsed.wait()
             raise
         finally:
-            if stats:
+            if seen.stats:
                 cache.parsed.stats = None
         if not cache.keep_parsed_in_memory:
             cache.parsed.forget()
@@ -205,131 +277,156 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             corpus = _canonical(corpus, cache.corpus)
             cache.moved = _moved(corpus, cache.corpus)
             cache.corpus = corpus
-        from flash import images, urls
-        from flash.archive import build_archive
-
-        archive = build_archive(corpus)
         report.parsed = cache.parsed.parsed
-    from flash import search
-    from flash.pages import feeds, plan
-    from flash.render import (
-        Fragments,
-        render_feed,
-        render_page,
-        render_redirects,
-        render_robots,
-        render_sitemap,
-    )
+        return corpus, build_archive(corpus)
 
-    env = _environment(cache, layouts, layouts_key)
-    assets = collect_assets(assets_folder, corpus)
-    site = site_view(settings, {name: url for name, (url, _) in assets.items()}, search_on)
-    with _stage(report, "plan"):
-        fingerprints = Fingerprints(code_digest() + layouts_key, bodies=not _text_aware(layouts),
+
+@dataclass(frozen=True)
+class _Keys:
+    """How outputs are keyed by what they show: the fingerprints, the site's own key (its
+    settings and view) and the article texts a page shows."""
+
+    fingerprints: Fingerprints
+    site: str
+    texts: Callable[[Page], tuple]
+
+    @classmethod
+    def for_build(cls, cache: BuildCache, folders: _Folders, site: SiteView,
+                  settings: Settings) -> _Keys:
+        fingerprints = Fingerprints(code_digest() + folders.layouts_key,
+                                    bodies=not _text_aware(folders.layouts),
                                     texts=cache.texts, articles=cache.article_digests,
                                     heads=cache.issue_heads, issues=cache.issue_digests)
         texts = _texts(fingerprints) if not fingerprints.bodies else lambda page: ()
-        site_key = fingerprints.key(site, settings)
-        known = cache.manifests.load(output) if use_cache else None
-        previous, previous_groups = known or ({}, {})
-        cold = not (previous or cache.keep_parsed_in_memory)
-        # A patch, unless nothing was built there before: the search index is made from the
-        # rendered pages, not from a complete copy of the site.
-        staging = Staging(output, previous, previous_groups, complete=False,
-                          trusted=(cache.keep_parsed_in_memory
-                                   and output.resolve() in cache.manifests.written),
-                          in_place=cache.keep_parsed_in_memory)
-    try:
-        # The PDFs first: the issue pages and e-mails show their sizes.
-        printed: dict[int, Printed] = {}
-        if printing:
-            with _stage(report, "version imprimable"):
-                printed = _write_prints(staging, fingerprints, site_key, corpus, env,
-                                        settings, source, report, use_cache)
-        with _stage(report, "plan"):
-            page_plan: list[Page] = plan(archive, per_page=settings.per_page,
-                                         previous=cache.pages, printed=printed)
-            if cache.keep_parsed_in_memory:
-                cache.pages = {page.url: page for page in page_plan}
-            keys: list[str] | list[Callable[[], str]]
-            if not cold:
-                keys = _page_keys(cache, fingerprints, site_key, texts, page_plan)
-            else:  # nothing to compare with: the workers compute the keys of what they render
-                keys = [partial(_page_key, fingerprints, site_key, texts, page)
-                        for page in page_plan]
-        with _stage(report, "pages, flux et plan du site"):
-            fragments = cache.fragments
-            if fragments is None or not fragments.serves(env, site):
-                fragments = Fragments(env, site, keep_entries=cache.keep_parsed_in_memory)
-            fragments.next_build()
-            if cache.keep_parsed_in_memory:
-                cache.fragments = fragments
-            # The longest jobs first (the sitemap lists every page, a feed holds whole
-            # articles): the last ones are short, and the cores finish together.
-            key = partial(fingerprints.key, site_key, _sitemap_inputs(page_plan))
-            jobs: list[Job] = [("sitemap.xml", key if cold else key(),
-                                partial(render_sitemap, env, page_plan, site), "sitemap.xml")]
-            for feed in feeds(archive, settings.title):
-                key = partial(_feed_key, fingerprints, site_key, feed)
-                jobs.append((urls.output_path(feed.url), key if cold else key(),
-                             partial(render_feed, env, feed, site, fragments), "feed.xml"))
-            jobs += [
-                (page.path, key, partial(render_page, env, page, site, fragments), page.template)
-                for page, key in zip(page_plan, keys, strict=True)]
-            todo = [job for job in jobs if not (isinstance(job[1], str)
-                                                and staging.fresh(job[0], job[1]))]
-            if len(todo) >= PARALLEL_PAGES:
-                # The process saving the parse cache copies much of this one's memory as it
-                # goes: rendering workers forked meanwhile made the build's peak memory (237
-                # MB at 6,000 articles). At 1,200 it is done by now.
-                cache.parsed.wait()
-            _render(staging, env, todo)
-            report.rendered += [path for path, *_ in todo]
-            staging.write_text("robots.txt", render_robots(site))
-            staging.write_text("_redirects", render_redirects(corpus))
-            if settings.editor_repo:  # the online editor, on the Git host (flash.editor)
-                from flash.editor import site as editor
+        return cls(fingerprints, fingerprints.key(site, settings), texts)
 
-                for name, data in editor.files(corpus, settings, source,
-                                               assets[STYLESHEET][0]).items():
-                    staging.write_bytes(f"{editor.FOLDER}/{name}", data)
-        if emails:
-            with _stage(report, "e-mails"):
-                report.rendered += _write_emails(staging, fingerprints, site_key, corpus, env,
-                                                 site, settings, cache, printed)
-        with _stage(report, "images et fichiers"):
-            images.publish(images_of(corpus).values(), staging, source)
-            for url, data in assets.values():
-                staging.write_bytes(url.lstrip("/"), data)
-        with _stage(report, "index de recherche"):
-            indexed = search.index_site(staging, env, site,
-                                        [page for page in page_plan if page.kind == "article"],
-                                        {path for path, *_ in todo}, live=search_index)
-            report.indexed = indexed.files if indexed else 0
-        with _stage(report, "écriture"):
-            build_id = uuid.uuid4().hex
-            staging.commit(build_id)
-            report.pages = len(page_plan)
-            report.files = staging.files
-            report.written = staging.written
-            report.articles = len(archive.articles)
-            report.issues = len(corpus.issues)
-            summary = (report.pages, report.files, report.articles, report.issues,
-                       report.warnings)
-            cache.manifests.save(output, build_id, staging.manifest, staging.groups,
-                                 (stamp, summary) if trusted and not report.print_missing
-                                 else None,
-                                 later=cache.keep_parsed_in_memory)
-            cache.save()
-    except BaseException as exc:
-        staging.abort()
-        missing = layout_problem(exc, layouts)
-        if missing is not None:
-            raise missing from None
-        raise
-    finally:
-        cache.parsed.wait()
-    return report
+
+def _staging(cache: BuildCache, output: Path, use_cache: bool) -> tuple[Staging, bool]:
+    """Where this build writes, and whether it is cold (nothing built there to compare with).
+    A patch, unless nothing was built there before: the search index is made from the
+    rendered pages, not from a complete copy of the site."""
+    known = cache.manifests.load(output) if use_cache else None
+    previous, previous_groups = known or ({}, {})
+    cold = not (previous or cache.keep_parsed_in_memory)
+    staging = Staging(output, previous, previous_groups, complete=False,
+                      trusted=(cache.keep_parsed_in_memory
+                               and output.resolve() in cache.manifests.written),
+                      in_place=cache.keep_parsed_in_memory)
+    return staging, cold
+
+
+def _write_pages(report: BuildReport, staging: Staging, cache: BuildCache, env: Environment,
+                 site: SiteView, settings: Settings, archive: Archive, keys: _Keys,
+                 printed: dict[int, Printed], cold: bool) -> tuple[list[Page], set[str]]:
+    """Plans the pages, then renders those whose key is new, with the feeds and the sitemap.
+    Returns the plan and the paths rendered."""
+    from flash.pages import plan
+
+    with _stage(report, "plan"):
+        pages: list[Page] = plan(archive, per_page=settings.per_page, previous=cache.pages,
+                                 printed=printed)
+        if cache.keep_parsed_in_memory:
+            cache.pages = {page.url: page for page in pages}
+        page_keys: list[str] | list[Callable[[], str]]
+        if not cold:
+            page_keys = _page_keys(cache, keys.fingerprints, keys.site, keys.texts, pages)
+        else:  # nothing to compare with: the workers compute the keys of what they render
+            page_keys = [partial(_page_key, keys.fingerprints, keys.site, keys.texts, page)
+                         for page in pages]
+    with _stage(report, "pages, flux et plan du site"):
+        jobs = _jobs(cache, env, site, settings, archive, keys, pages, page_keys, cold)
+        todo = [job for job in jobs if not (isinstance(job[1], str)
+                                            and staging.fresh(job[0], job[1]))]
+        if len(todo) >= PARALLEL_PAGES:
+            # The process saving the parse cache copies much of this one's memory as it goes:
+            # rendering workers forked meanwhile made the build's peak memory (237 MB at 6,000
+            # articles). At 1,200 it is done by now.
+            cache.parsed.wait()
+        _render(staging, env, todo)
+        report.rendered += [path for path, *_ in todo]
+    return pages, {path for path, *_ in todo}
+
+
+def _jobs(cache: BuildCache, env: Environment, site: SiteView, settings: Settings,
+          archive: Archive, keys: _Keys, pages: list[Page],
+          page_keys: list[str] | list[Callable[[], str]], cold: bool) -> list[Job]:
+    """The sitemap, the feeds and the pages to render, each with its key. The longest jobs
+    first (the sitemap lists every page, a feed holds whole articles): the last ones are
+    short, and the cores finish together."""
+    from flash import urls
+    from flash.pages import feeds
+    from flash.render import Fragments, render_feed, render_page, render_sitemap
+
+    fragments = cache.fragments
+    if fragments is None or not fragments.serves(env, site):
+        fragments = Fragments(env, site, keep_entries=cache.keep_parsed_in_memory)
+    fragments.next_build()
+    if cache.keep_parsed_in_memory:
+        cache.fragments = fragments
+    key = partial(keys.fingerprints.key, keys.site, _sitemap_inputs(pages))
+    jobs: list[Job] = [("sitemap.xml", key if cold else key(),
+                        partial(render_sitemap, env, pages, site), "sitemap.xml")]
+    for feed in feeds(archive, settings.title):
+        key = partial(_feed_key, keys.fingerprints, keys.site, feed)
+        jobs.append((urls.output_path(feed.url), key if cold else key(),
+                     partial(render_feed, env, feed, site, fragments), "feed.xml"))
+    jobs += [(page.path, key, partial(render_page, env, page, site, fragments), page.template)
+             for page, key in zip(pages, page_keys, strict=True)]
+    return jobs
+
+
+def _write_extras(staging: Staging, site: SiteView, corpus: Corpus, settings: Settings,
+                  source: Path, assets: dict[str, tuple[str, bytes]]) -> None:
+    """robots.txt, Netlify's _redirects and, when a Git repository is set, the online editor."""
+    from flash.render import render_redirects, render_robots
+
+    staging.write_text("robots.txt", render_robots(site))
+    staging.write_text("_redirects", render_redirects(corpus))
+    if settings.editor_repo:
+        from flash.editor import site as editor
+
+        for name, data in editor.files(corpus, settings, source,
+                                       assets[STYLESHEET][0]).items():
+            staging.write_bytes(f"{editor.FOLDER}/{name}", data)
+
+
+def _write_files(staging: Staging, corpus: Corpus, source: Path,
+                 assets: dict[str, tuple[str, bytes]]) -> None:
+    """The images in their sizes (flash.images) and the stylesheets and scripts."""
+    from flash import images
+
+    images.publish(images_of(corpus).values(), staging, source)
+    for url, data in assets.values():
+        staging.write_bytes(url.lstrip("/"), data)
+
+
+def _index(staging: Staging, env: Environment, site: SiteView, pages: list[Page],
+           rendered: set[str], live: LiveIndex | None) -> int:
+    """The search index of the article pages (Pagefind); how many files it holds."""
+    from flash import search
+
+    indexed = search.index_site(staging, env, site,
+                                [page for page in pages if page.kind == "article"],
+                                rendered, live=live)
+    return indexed.files if indexed else 0
+
+
+def _publish(report: BuildReport, staging: Staging, cache: BuildCache, output: Path,
+             pages: list[Page], archive: Archive, corpus: Corpus, seen: _Seen) -> None:
+    """Puts the new site in place of the old one, then records what it holds."""
+    build_id = uuid.uuid4().hex
+    staging.commit(build_id)
+    report.pages = len(pages)
+    report.files = staging.files
+    report.written = staging.written
+    report.articles = len(archive.articles)
+    report.issues = len(corpus.issues)
+    summary = (report.pages, report.files, report.articles, report.issues, report.warnings)
+    # Without the PDFs (Pango missing), the next build must try again: no "nothing to do".
+    cache.manifests.save(output, build_id, staging.manifest, staging.groups,
+                         (seen.stamp, summary) if seen.trusted and not report.print_missing
+                         else None, later=cache.keep_parsed_in_memory)
+    cache.save()
 
 
 def _canonical(corpus: Corpus, previous: Corpus | None) -> Corpus:

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from conftest import REPO, SAMPLE
 from site_server import chromium
-from test_serve import fetch, free_port, title_of, wait_for
+from test_serve import fetch, serving, title_of, wait_for
 
 from flash.editor.fmt import formatted
 from flash.sources import split_front_matter
@@ -39,23 +39,8 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def served(project: Path) -> Iterator[str]:
-    port = free_port()
-    log = (project / "serve.log").open("w", encoding="utf-8")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flash", "serve", "-s", "issues", "--port", str(port)],
-        cwd=project, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(base + "/", lambda status, _: status == 200, "the first build")
+    for base, _process in serving(project):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def shoot(page, folder: Path, name: str) -> None:
