@@ -1,9 +1,9 @@
 """The build: load and check everything, plan the pages, render what changed, publish.
 
-Incremental by design (see flash.cache): files whose content did not change are not parsed
-again, pages whose inputs (model objects, templates, settings, code) did not change are not
-rendered again, and files that did not change are not written again. Cold builds spread parsing
-and rendering over the CPU cores.
+Incremental by design (see flash.cache and flash.fingerprints): files whose content did not
+change are not parsed again, pages whose inputs (model objects, templates, settings, code) did
+not change are not rendered again, and files that did not change are not written again. Cold
+builds spread parsing and rendering over the CPU cores.
 """
 
 from __future__ import annotations
@@ -21,16 +21,10 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flash.cache import (
-    TEXT_FIELDS,
-    BuildCache,
-    Fingerprints,
-    Stat,
-    code_digest,
-    files_digest,
-    tree_stamp,
-)
+from flash.cache import BuildCache
 from flash.diagnostics import ContentError, Diagnostic
+from flash.digests import Stat, code_digest, files_digest, tree_stamp
+from flash.fingerprints import TEXT_FIELDS, Fingerprints
 from flash.model import Article, Corpus, Image, Issue, attach
 from flash.output import Staging, check_target
 from flash.paths import compiled_templates_dir

@@ -11,7 +11,7 @@ Browsers are reloaded through livereload: its WebSocket handler and its client s
 LiveReload protocol. Its `Server.serve` is not used: it looks for changes every 0.8 s, does not
 reload the browsers for a change less than 3 s after the previous reload, and serves files with
 Tornado's static handler, which cannot show the error page. The watcher here looks every 0.1 s,
-at the files' sizes and dates (see flash.cache.tree_stamp), on the same Tornado loop.
+at the files' sizes and dates (see flash.digests.tree_stamp), on the same Tornado loop.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from tornado import httpserver, ioloop, netutil, web, websocket
 
 from flash import search
 from flash.build import BuildReport, build
-from flash.cache import BuildCache, Stat, tree_stamp
+from flash.cache import BuildCache
 from flash.diagnostics import ContentError, Diagnostic
+from flash.digests import Stat, tree_stamp
 from flash.output import OutputError
 from flash.paths import cache_dir
 from flash.search import BUNDLE, LiveIndex

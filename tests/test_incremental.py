@@ -385,7 +385,7 @@ def test_preview_manifest_is_stored_when_the_preview_stops(source: Path, tmp_pat
 def test_listing_from_the_look_for_changes_equals_a_walk(source: Path) -> None:
     """The build lists the content from the walk that looked for changes: same folders and
     files as validate's own walk, hidden folders left out, and a new file seen at once."""
-    from flash.cache import tree_stamp
+    from flash.digests import tree_stamp
     from flash.validate import _tree, _tree_of, content_files
 
     (source / "_brouillons").mkdir()
@@ -408,7 +408,7 @@ def test_listing_from_the_look_for_changes_equals_a_walk(source: Path) -> None:
 
 
 def test_read_file_reads_whole_files_whatever_size_it_is_told(tmp_path: Path) -> None:
-    from flash.cache import read_file
+    from flash.parse_cache import read_file
 
     path = tmp_path / "article.md"
     for data in (b"", b"x", "é’« »\n".encode() * 5000):
