@@ -267,25 +267,18 @@ def _parse_blocks(state: StateCore) -> None:
 
 
 def _parse_inlines(state: StateCore) -> None:
-    """markdown-it's `inline` core rule, with two shortcuts. Most pieces of prose (four in five
+    """markdown-it's `inline` core rule, with one shortcut: most pieces of prose (four in five
     paragraphs, list items and headings of an archive) hold none of the marks where an inline
     rule may start: their tokens are text and line breaks, made here for a third of what the
-    inline parser's walk costs, the check included (4.1 → 1.5 µs a piece). Many others hold
-    only plain links, `[label](https://…)`: made here too, for a quarter of the cost."""
+    inline parser's walk costs, the check included (see BENCHMARKS.md)."""
     md = state.md
     for token in state.tokens:
         if token.type != "inline":
             continue
         content = token.content
-        if not token.children:
-            if _INLINE_MARKS.search(content) is None:
-                token.children = _plain_children(content)
-                continue
-            if "](http" in content:
-                children = _linked_children(content, md)
-                if children is not None:
-                    token.children = children
-                    continue
+        if not token.children and _INLINE_MARKS.search(content) is None:
+            token.children = _plain_children(content)
+            continue
         if token.children is None:
             token.children = []
         md.inline.parse(content, md, state.env, token.children)
@@ -316,49 +309,6 @@ def _line_end(children: list[Token], text: str, broken: bool) -> None:
         children.append(Token("text", "", 0, content=text))
     if broken:
         children.append(Token(kind, "br", 0))
-
-
-# A plain link: a label without marks or brackets, an http(s) address without spaces,
-# parentheses, angle brackets, quotes, backslashes or entities (markdown-it would unescape
-# them). Starting with "[", the expression is looked for as fast as the character.
-_LINK = re.compile(r"\[([^\[\]\n&*<\\_`{~]+)\]\((https?://[^\s()<>\\&\"']+)\)")
-
-
-def _linked_children(content: str, md: MarkdownIt) -> list[Token] | None:
-    """The tokens of markdown-it's inline parser for a text whose only marks are plain links
-    (its `link` rule, each label a single text), else None."""
-    links = list(_LINK.finditer(content))
-    position = 0
-    for link in links:
-        start = link.start()
-        if ((start and content[start - 1] == "!")  # an image
-                or _INLINE_MARKS.search(content, position, start) is not None):
-            return None
-        position = link.end()
-    if _INLINE_MARKS.search(content, position) is not None:
-        return None
-    children: list[Token] = []
-    position = 0
-    for link in [*links, None]:
-        lines = content[position:link.start() if link else len(content)].split("\n")
-        last = len(lines) - 1
-        for index, line in enumerate(lines):
-            if index:
-                line = line.lstrip(" \t")
-            if index < last or link is None:
-                _line_end(children, line, index < last)
-            elif line:
-                children.append(Token("text", "", 0, content=line))
-        if link is None:
-            return children
-        href = md.normalizeLink(link.group(2))
-        if not md.validateLink(href):
-            return None
-        children += (Token("link_open", "a", 1, attrs={"href": href}),
-                     Token("text", "", 0, level=1, content=link.group(1)),
-                     Token("link_close", "a", -1))
-        position = link.end()
-    return children
 
 
 # The marks where markdown-it's text rule stops to try the inline rules: the ones Flash's rules
