@@ -416,3 +416,80 @@ def test_read_file_reads_whole_files_whatever_size_it_is_told(tmp_path: Path) ->
         # the size the look for changes saw, or a stale one (the file changed since), or none
         for told in (len(data), 0, len(data) - 1, len(data) + 7, -1):
             assert read_file(path, told) == data
+
+
+# --- every kind of edit, incremental against clean, for `flash build` and `flash serve` -------
+
+def _project(tmp_path: Path, source: Path) -> Path:
+    """Layouts and assets of the project's own, so that an edit of a layout can be tried."""
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "layouts", project / "layouts")
+    shutil.copytree(REPO / "assets", project / "assets")
+    return project
+
+
+def _with_picture(source: Path) -> Path:
+    """Issue 3 gets a photo in its first article; returns the photo's file."""
+    folder = article_file(source, 3, 1).parent
+    (folder / "images").mkdir(exist_ok=True)
+    picture(folder / "images/photo.png", (40, 30))
+    edit(article_file(source, 3, 1), "\n---\n", '\nimage:\n  src: images/photo.png\n'
+         '  alt: "Une photo"\n---\n')
+    return folder / "images/photo.png"
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+EDITS = {
+    "text": lambda s, p: _append(article_file(s, 4, 2), "\nUne phrase de plus.\n"),
+    "title": lambda s, p: edit(article_file(s, 2, 1), 'title: "', 'title: "Titre changé '),
+    "number": lambda s, p: edit(next(s.glob("*-n7/issue.yaml")), "number: 7", "number: 70"),
+    "date": lambda s, p: edit(next(s.glob("*-n5/issue.yaml")), 'date: "', 'date: "1999-12"\n_d: "'),
+    "organisation colour": lambda s, p: edit(s / "organisations.yaml", 'colour: "#c8102e"',
+                                             'colour: "#2e7d32"'),
+    "theme label": lambda s, p: edit(s / "themes.yaml", 'label: "Insertion et emploi"',
+                                     'label: "Emploi"'),
+    "image replaced": lambda s, p: picture(article_file(s, 3, 1).parent / "images/photo.png",
+                                           (80, 20)),
+    "layout": lambda s, p: edit(p / "layouts/base.html", "</footer>",
+                                '<p class="colophon">Colophon</p></footer>'),
+    "article added": lambda s, p: (article_file(s, 6, 1).parent / "08-ajout.md").write_text(
+        '---\ntitle: "Un article ajouté"\norganisation: alfi\n---\n\nTexte ajouté.\n',
+        encoding="utf-8"),
+    "article renamed": lambda s, p: article_file(s, 6, 1).rename(
+        article_file(s, 6, 1).with_name("09-renomme.md")),
+    "article removed": lambda s, p: article_file(s, 8, 2).unlink(),
+    "made a draft": lambda s, p: edit(article_file(s, 5, 1), "\n---\n", "\ndraft: true\n---\n"),
+}
+
+
+@pytest.mark.parametrize("serve", [False, True], ids=["build", "serve"])
+@pytest.mark.parametrize("kind", [*EDITS, "settings"])
+def test_each_kind_of_edit_gives_the_clean_build(source: Path, tmp_path: Path, kind: str,
+                                                serve: bool) -> None:
+    """After one edit of each kind, the incremental site equals a clean build of the same
+    content, for `flash build` (cache on disk) and for `flash serve` (cache in memory)."""
+    from flash.cache import BuildCache
+
+    project = _project(tmp_path, source)
+    _with_picture(source)
+    settings = settings_for(root=project)
+    cache = BuildCache(source, keep_parsed_in_memory=True) if serve else None
+    site = tmp_path / "site"
+
+    def incremental(settings):
+        return build(source, site, settings, search_on=False, cache=cache,
+                     skip_if_unchanged=not serve)
+
+    incremental(settings)
+    if kind == "settings":
+        settings = settings_for(root=project, title="Flash, la lettre des initiatives")
+    else:
+        EDITS[kind](source, project)
+    report = incremental(settings)
+    assert report.rendered, kind
+    clean = tmp_path / "clean"
+    build(source, clean, settings, search_on=False, use_cache=False)
+    assert_same_site(site, clean)
