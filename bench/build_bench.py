@@ -374,13 +374,13 @@ def serve_rebuilds(source: Path, output: Path, edits: int = 15) -> list[tuple[fl
 
     from rich.console import Console
 
-    from flash.cache import BuildCache
     from flash.serve import Preview
     from flash.settings import Settings
+    from flash.store import MemoryStore
 
     settings = Settings(base_url="http://127.0.0.1:8000", root=source.parent)
     preview = Preview(source, output, settings, Console(file=io.StringIO()),
-                      BuildCache(source, keep_parsed_in_memory=True))
+                      MemoryStore(source))
     preview.rebuild()
     results = []
     for _ in range(edits):

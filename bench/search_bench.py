@@ -71,23 +71,23 @@ def edit_one(source: Path, round_: int) -> None:
 def live_index(source: Path, output: Path) -> tuple[float, float, int]:
     """(first refresh, refresh after one page, pages) of flash serve's index, current code."""
     from flash.build import build
-    from flash.cache import BuildCache
     from flash.search import LiveIndex
     from flash.settings import load_settings
+    from flash.store import MemoryStore
 
     settings = load_settings(source)
-    cache = BuildCache(source, keep_parsed_in_memory=True)
+    cache = MemoryStore(source)
     index = LiveIndex(output, settings.language)
 
     async def run() -> tuple[float, float, int]:
-        build(source, output, settings, drafts=True, search_on=True, cache=cache,
+        build(source, output, settings, drafts=True, search_on=True, store=cache,
               skip_if_unchanged=False, search_index=index)
         await index.refresh()
         first = index.seconds
         article = sorted(source.glob("*/*.md"))[3]
         article.write_text(article.read_text(encoding="utf-8") + "\nEncore une phrase.\n",
                            encoding="utf-8")
-        build(source, output, settings, drafts=True, search_on=True, cache=cache,
+        build(source, output, settings, drafts=True, search_on=True, store=cache,
               skip_if_unchanged=False, search_index=index)
         await index.refresh()
         pages = len(index._articles)

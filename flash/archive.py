@@ -22,7 +22,7 @@ class Archive:
     by_organisation: dict[str, tuple[Article, ...]]
     by_theme: dict[str, tuple[Article, ...]]
     by_year: dict[int, tuple[Issue, ...]]  # newest year first
-    neighbours: dict[int, Neighbours]  # id(article) -> its neighbours in its issue
+    neighbours: dict[tuple[int, str], Neighbours]  # (issue number, slug) -> its neighbours
 
     @property
     def latest(self) -> Issue | None:
@@ -39,12 +39,12 @@ class Archive:
                 if t.slug in self.by_theme]
 
     def around(self, article: Article) -> Neighbours:
-        return self.neighbours[id(article)]
+        return self.neighbours[(article.issue.number, article.slug)]
 
     def more_from(self, article: Article, limit: int = 3) -> tuple[Article, ...]:
         same = self.by_organisation.get(article.organisation.slug, ())
         # Only the first few are needed: stop there, not after the organisation's whole archive.
-        return tuple(islice((a for a in same if a is not article), limit))
+        return tuple(islice((a for a in same if a.source != article.source), limit))
 
 
 def build_archive(corpus: Corpus) -> Archive:
@@ -52,12 +52,12 @@ def build_archive(corpus: Corpus) -> Archive:
     by_organisation: dict[str, list[Article]] = defaultdict(list)
     by_theme: dict[str, list[Article]] = defaultdict(list)
     by_year: dict[int, list[Issue]] = defaultdict(list)
-    neighbours: dict[int, Neighbours] = {}
+    neighbours: dict[tuple[int, str], Neighbours] = {}
     for issue in corpus.issues:
         by_year[issue.year].append(issue)
         items = issue.articles
         for index, article in enumerate(items):
-            neighbours[id(article)] = Neighbours(
+            neighbours[(issue.number, article.slug)] = Neighbours(
                 items[index - 1] if index > 0 else None,
                 items[index + 1] if index + 1 < len(items) else None,
             )

@@ -1,9 +1,10 @@
 """The build: load and check everything, plan the pages, render what changed, publish.
 
-Incremental by design (see flash.cache and flash.fingerprints): files whose content did not
-change are not parsed again, pages whose inputs (model objects, templates, settings, code) did
-not change are not rendered again, and files that did not change are not written again. Cold
-builds spread parsing and rendering over the CPU cores.
+Incremental by value (see flash.store and flash.fingerprints): files whose content did not
+change are not parsed again, outputs whose key (the digest of what they show, of the layouts,
+settings and code) did not change are not rendered again, and files that did not change are
+not written again. The stages never see how: `flash serve` hands the same build another store.
+Cold builds spread parsing and rendering over the CPU cores.
 """
 
 from __future__ import annotations
@@ -16,20 +17,20 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flash.cache import BuildCache
 from flash.diagnostics import ContentError, Diagnostic
 from flash.digests import Stat, code_digest, files_digest, tree_stamp
 from flash.fingerprints import TEXT_FIELDS, Fingerprints
-from flash.model import Article, Corpus, Image, Issue, attach
+from flash.model import Article, Corpus, Image, Issue
 from flash.output import Staging, check_target
 from flash.paths import compiled_templates_dir
 from flash.settings import Settings
 from flash.shipped import layout_problem, merged_files, project_dirs
+from flash.store import Store
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -61,6 +62,7 @@ class BuildReport:
     indexed: int = 0  # files of the search index, which Pagefind wrote anew
     print_seconds: list[float] = field(default_factory=list)  # each PDF made, how long it took
     print_missing: bool = False  # WeasyPrint could not run: the next build must try again
+    corpus: Corpus | None = None  # what was built (None when nothing changed)
 
     @property
     def seconds(self) -> float:
@@ -99,17 +101,18 @@ def collect_assets(assets: list[Path], corpus: Corpus) -> dict[str, tuple[str, b
     return found
 
 
-def load(source: Path, drafts: bool = False, cache: BuildCache | None = None
+def load(source: Path, drafts: bool = False, store: Store | None = None
          ) -> tuple[Corpus, list[Diagnostic]]:
     """Loads and checks the content; raises ContentError with every problem."""
     from flash.validate import load_corpus
 
-    prepare = cache.parsed.prepare if cache is not None else None
-    reuse = cache.validated if cache is not None else None
+    prepare = store.parsed.prepare if store is not None else None
+    reuse = store.checked if store is not None else None
     # The look for changes just walked the folder: its listing spares a second walk.
-    listing = cache.parsed.stats if cache is not None and cache.parsed.stats else None
+    listing = store.parsed.stats if store is not None and store.parsed.stats else None
     corpus, report = load_corpus(source, drafts=drafts, prepare=prepare, reuse=reuse,
-                                 listing=listing)
+                                 listing=listing,
+                                 listed=store.listed if store is not None else None)
     if corpus is None:
         raise ContentError(report.sorted())
     return corpus, report.sorted()
@@ -150,54 +153,56 @@ def images_of(corpus: Corpus) -> dict[str, Image]:
 
 
 def build(source: Path, output: Path, settings: Settings, *, drafts: bool = False,
-          search_on: bool | None = None, emails: bool = True, cache: BuildCache | None = None,
+          search_on: bool | None = None, emails: bool = True, store: Store | None = None,
           use_cache: bool = True, skip_if_unchanged: bool = True,
           meanwhile: Callable[[], object] | None = None,
           search_index: LiveIndex | None = None, printing: bool = True) -> BuildReport:
-    """Builds the site of `source` into `output`, stage by stage. `cache`: `flash serve`'s,
-    kept between builds; `use_cache=False` rebuilds everything; `skip_if_unchanged`: first
-    compare the files' dates with the last build's; `meanwhile`: the caller's work, done while
-    other cores parse; `search_index`: `flash serve`'s live index; `printing`: the PDFs."""
+    """Builds the site of `source` into `output`, stage by stage. `store`: the results of
+    previous builds (flash.store; `flash serve` keeps its own in memory); `use_cache=False`
+    rebuilds everything; `skip_if_unchanged`: first compare the files' dates with the last
+    build's; `meanwhile`: the caller's work, done while other cores parse; `search_index`:
+    `flash serve`'s live index; `printing`: the PDFs."""
     report = BuildReport()
     printing = printing and settings.print
     check_target(output, source)
-    cache = cache or BuildCache(source, enabled=use_cache)
+    store = store or Store(source, enabled=use_cache)
     folders = _Folders(project_dirs(settings, "layouts"), project_dirs(settings, "assets"))
     seen = _Seen()
     if use_cache and skip_if_unchanged:
-        seen = _look_for_changes(report, cache, source, output, folders, repr((
+        seen = _look_for_changes(report, store, source, output, folders, repr((
             code_digest(), settings, drafts, search_on, emails, printing,
             importlib.util.find_spec("pagefind_bin") is not None)))
         if seen.last is not None:  # nothing changed since the site online was built
             report.pages, report.files, report.articles, report.issues, report.warnings = (
                 seen.last)
             return report
-    corpus, archive = _read_and_check(report, cache, source, drafts, folders, seen, meanwhile)
-    env = _environment(cache, folders.layouts, folders.layouts_key)
+    corpus, archive = _read_and_check(report, store, source, drafts, folders, seen, meanwhile)
+    env = _environment(store, folders.layouts, folders.layouts_key)
     assets = collect_assets(folders.assets, corpus)
     site = site_view(settings, {name: url for name, (url, _) in assets.items()}, search_on)
     with _stage(report, "plan"):
-        keys = _Keys.for_build(cache, folders, site, settings)
-        staging, cold = _staging(cache, output, use_cache)
+        keys = _Keys.for_build(folders, site, settings)
+        staging, cold = store.staging(output, use_cache)
     try:
         printed: dict[int, Printed] = {}  # first: the issue pages and e-mails show their sizes
         if printing:
             with _stage(report, "version imprimable"):
                 printed = _write_prints(staging, keys.fingerprints, keys.site, corpus, env,
                                         settings, source, report, use_cache)
-        pages, rendered = _write_pages(report, staging, cache, env, site, settings, archive,
+        pages, rendered = _write_pages(report, staging, store, env, site, settings, archive,
                                        keys, printed, cold)
         _write_extras(staging, site, corpus, settings, source, assets)
         if emails:
             with _stage(report, "e-mails"):
                 report.rendered += _write_emails(staging, keys.fingerprints, keys.site, corpus,
-                                                 env, site, settings, cache, printed)
+                                                 env, site, settings, printed)
         with _stage(report, "images et fichiers"):
             _write_files(staging, corpus, source, assets)
         with _stage(report, "index de recherche"):
             report.indexed = _index(staging, env, site, pages, rendered, search_index)
         with _stage(report, "écriture"):
-            _publish(report, staging, cache, output, pages, archive, corpus, seen)
+            _publish(report, staging, store, output, pages, archive, corpus, seen)
+        report.corpus = corpus
     except BaseException as exc:
         staging.abort()
         missing = layout_problem(exc, folders.layouts)
@@ -205,7 +210,7 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
             raise missing from None
         raise
     finally:
-        cache.parsed.wait()
+        store.parsed.wait()
     return report
 
 
@@ -233,17 +238,17 @@ class _Seen:
     stats: dict[str, Stat] = field(default_factory=dict)
 
 
-def _look_for_changes(report: BuildReport, cache: BuildCache, source: Path, output: Path,
+def _look_for_changes(report: BuildReport, store: Store, source: Path, output: Path,
                       folders: _Folders, options: str) -> _Seen:
     with _stage(report, "vérification des changements"):
         seen = _Seen()
         seen.stamp, seen.trusted = tree_stamp([source, *folders.layouts, *folders.assets],
                                               options, seen.stats)
-        seen.last = cache.manifests.summary(output, seen.stamp)
+        seen.last = store.manifests.summary(output, seen.stamp)
         return seen
 
 
-def _read_and_check(report: BuildReport, cache: BuildCache, source: Path, drafts: bool,
+def _read_and_check(report: BuildReport, store: Store, source: Path, drafts: bool,
                     folders: _Folders, seen: _Seen, meanwhile: Callable[[], object] | None
                     ) -> tuple[Corpus, Archive]:
     """Reads, parses and checks the content (raises ContentError); the archive's indexes."""
@@ -251,27 +256,20 @@ def _read_and_check(report: BuildReport, cache: BuildCache, source: Path, drafts
 
     with _stage(report, "lecture et vérification"):
         # While other cores parse the content, this one loads Jinja and compiles the templates.
-        cache.parsed.meanwhile = partial(_compile_templates, cache, folders.layouts,
+        store.parsed.meanwhile = partial(_compile_templates, store, folders.layouts,
                                          folders.layouts_key, meanwhile)
         if seen.stats:
-            cache.parsed.stats = seen.stats  # the look for changes' listing spares a walk
-        # `flash serve` keeps the parsed files in memory and writes them when it stops.
-        cache.parsed.save_aside = not cache.keep_parsed_in_memory
+            store.parsed.stats = seen.stats  # the look for changes' listing spares a walk
         try:
-            corpus, report.warnings = load(source, drafts, cache)
+            corpus, report.warnings = load(source, drafts, store)
         except BaseException:
-            cache.parsed.wait()
+            store.parsed.wait()
             raise
         finally:
             if seen.stats:
-                cache.parsed.stats = None
-        if not cache.keep_parsed_in_memory:
-            cache.parsed.forget()
-        if cache.keep_parsed_in_memory:  # `flash serve`: unchanged issues stay the same objects
-            corpus = _canonical(corpus, cache.corpus)
-            cache.moved = _moved(corpus, cache.corpus)
-            cache.corpus = corpus
-        report.parsed = cache.parsed.parsed
+                store.parsed.stats = None
+        store.checked_all()
+        report.parsed = store.parsed.parsed
         return corpus, build_archive(corpus)
 
 
@@ -285,31 +283,14 @@ class _Keys:
     texts: Callable[[Page], tuple]
 
     @classmethod
-    def for_build(cls, cache: BuildCache, folders: _Folders, site: SiteView,
-                  settings: Settings) -> _Keys:
+    def for_build(cls, folders: _Folders, site: SiteView, settings: Settings) -> _Keys:
         fingerprints = Fingerprints(code_digest() + folders.layouts_key,
-                                    bodies=not _text_aware(folders.layouts),
-                                    texts=cache.texts, articles=cache.article_digests,
-                                    heads=cache.issue_heads, issues=cache.issue_digests)
+                                    bodies=not _text_aware(folders.layouts))
         texts = _texts(fingerprints) if not fingerprints.bodies else lambda page: ()
         return cls(fingerprints, fingerprints.key(site, settings), texts)
 
 
-def _staging(cache: BuildCache, output: Path, use_cache: bool) -> tuple[Staging, bool]:
-    """Where this build writes, and whether it is cold (nothing built there to compare with).
-    A patch, unless nothing was built there before: the search index is made from the
-    rendered pages, not from a complete copy of the site."""
-    known = cache.manifests.load(output) if use_cache else None
-    previous, previous_groups = known or ({}, {})
-    cold = not (previous or cache.keep_parsed_in_memory)
-    staging = Staging(output, previous, previous_groups, complete=False,
-                      trusted=(cache.keep_parsed_in_memory
-                               and output.resolve() in cache.manifests.written),
-                      in_place=cache.keep_parsed_in_memory)
-    return staging, cold
-
-
-def _write_pages(report: BuildReport, staging: Staging, cache: BuildCache, env: Environment,
+def _write_pages(report: BuildReport, staging: Staging, store: Store, env: Environment,
                  site: SiteView, settings: Settings, archive: Archive, keys: _Keys,
                  printed: dict[int, Printed], cold: bool) -> tuple[list[Page], set[str]]:
     """Plans the pages, then renders those whose key is new, with the feeds and the sitemap.
@@ -317,31 +298,29 @@ def _write_pages(report: BuildReport, staging: Staging, cache: BuildCache, env: 
     from flash.pages import plan
 
     with _stage(report, "plan"):
-        pages: list[Page] = plan(archive, per_page=settings.per_page, previous=cache.pages,
-                                 printed=printed)
-        if cache.keep_parsed_in_memory:
-            cache.pages = {page.url: page for page in pages}
+        pages: list[Page] = plan(archive, per_page=settings.per_page, printed=printed)
         page_keys: list[str] | list[Callable[[], str]]
         if not cold:
-            page_keys = _page_keys(cache, keys.fingerprints, keys.site, keys.texts, pages)
+            page_keys = [_page_key(keys.fingerprints, keys.site, keys.texts, page)
+                         for page in pages]
         else:  # nothing to compare with: the workers compute the keys of what they render
             page_keys = [partial(_page_key, keys.fingerprints, keys.site, keys.texts, page)
                          for page in pages]
     with _stage(report, "pages, flux et plan du site"):
-        jobs = _jobs(cache, env, site, settings, archive, keys, pages, page_keys, cold)
+        jobs = _jobs(store, env, site, settings, archive, keys, pages, page_keys, cold)
         todo = [job for job in jobs if not (isinstance(job[1], str)
                                             and staging.fresh(job[0], job[1]))]
         if len(todo) >= PARALLEL_PAGES:
             # The process saving the parse cache copies much of this one's memory as it goes:
             # rendering workers forked meanwhile made the build's peak memory (237 MB at 6,000
             # articles). At 1,200 it is done by now.
-            cache.parsed.wait()
+            store.parsed.wait()
         _render(staging, env, todo)
         report.rendered += [path for path, *_ in todo]
     return pages, {path for path, *_ in todo}
 
 
-def _jobs(cache: BuildCache, env: Environment, site: SiteView, settings: Settings,
+def _jobs(store: Store, env: Environment, site: SiteView, settings: Settings,
           archive: Archive, keys: _Keys, pages: list[Page],
           page_keys: list[str] | list[Callable[[], str]], cold: bool) -> list[Job]:
     """The sitemap, the feeds and the pages to render, each with its key. The longest jobs
@@ -349,14 +328,9 @@ def _jobs(cache: BuildCache, env: Environment, site: SiteView, settings: Setting
     short, and the cores finish together."""
     from flash import urls
     from flash.pages import feeds
-    from flash.render import Fragments, render_feed, render_page, render_sitemap
+    from flash.render import render_feed, render_page, render_sitemap
 
-    fragments = cache.fragments
-    if fragments is None or not fragments.serves(env, site):
-        fragments = Fragments(env, site, keep_entries=cache.keep_parsed_in_memory)
-    fragments.next_build()
-    if cache.keep_parsed_in_memory:
-        cache.fragments = fragments
+    fragments = store.fragments(env, site, keys.site)
     key = partial(keys.fingerprints.key, keys.site, _sitemap_inputs(pages))
     jobs: list[Job] = [("sitemap.xml", key if cold else key(),
                         partial(render_sitemap, env, pages, site), "sitemap.xml")]
@@ -405,7 +379,7 @@ def _index(staging: Staging, env: Environment, site: SiteView, pages: list[Page]
     return indexed.files if indexed else 0
 
 
-def _publish(report: BuildReport, staging: Staging, cache: BuildCache, output: Path,
+def _publish(report: BuildReport, staging: Staging, store: Store, output: Path,
              pages: list[Page], archive: Archive, corpus: Corpus, seen: _Seen) -> None:
     """Puts the new site in place of the old one, then records what it holds."""
     build_id = uuid.uuid4().hex
@@ -417,73 +391,8 @@ def _publish(report: BuildReport, staging: Staging, cache: BuildCache, output: P
     report.issues = len(corpus.issues)
     summary = (report.pages, report.files, report.articles, report.issues, report.warnings)
     # Without the PDFs (Pango missing), the next build must try again: no "nothing to do".
-    cache.manifests.save(output, build_id, staging.manifest, staging.groups,
-                         (seen.stamp, summary) if seen.trusted and not report.print_missing
-                         else None, later=cache.keep_parsed_in_memory)
-    cache.save()
-
-
-def _canonical(corpus: Corpus, previous: Corpus | None) -> Corpus:
-    """The corpus, where each issue equal to one of the previous build (same fields, same
-    article objects: validate.py reuses unchanged articles) is that previous object."""
-    if previous is None:
-        return corpus
-    before = {issue.number: issue for issue in previous.issues}
-    issues = []
-    for issue in corpus.issues:
-        old = before.get(issue.number)
-        if old is issue:  # validate.py reused it whole
-            issues.append(issue)
-            continue
-        if old is not None and _same_issue(old, issue):
-            attach(old, list(issue.articles))  # the articles point back to the kept issue
-            issue = old
-        issues.append(issue)
-    return Corpus(tuple(issues), corpus.organisations, corpus.themes)
-
-
-def _same_issue(old: Issue, new: Issue) -> bool:
-    return (len(old.articles) == len(new.articles)
-            and all(a is b for a, b in zip(old.articles, new.articles, strict=True))
-            and _same_head(old, new))
-
-
-def _same_head(old: Issue, new: Issue) -> bool:
-    """Same fields of its own (number, date, title…), whatever its articles."""
-    return all(getattr(old, f.name) == getattr(new, f.name)
-               for f in fields(Issue) if f.name != "articles")
-
-
-def _moved(corpus: Corpus, previous: Corpus | None) -> set[int]:
-    """Ids of the articles that are the same objects as in the previous build, now in an issue
-    whose own fields changed (a new number, date…): pages equal to the previous build's but
-    showing one of them (a card shows its issue's number) must have their keys computed."""
-    if previous is None:
-        return set()
-    kept = {id(issue) for issue in previous.issues}
-    changed = [issue for issue in corpus.issues if id(issue) not in kept]
-    if not changed:
-        return set()
-    was_in = {id(article): issue for issue in previous.issues for article in issue.articles}
-    moved = set()
-    for issue in changed:
-        for article in issue.articles:
-            old = was_in.get(id(article))  # the previous corpus holds it: its id is its own
-            if old is not None and not _same_head(old, issue):
-                moved.add(id(article))
-    return moved
-
-
-def _holds(value: object, articles: set[int]) -> bool:
-    """Whether a page context value is, or holds, one of `articles` (by id)."""
-    kind = type(value)
-    if kind is Article:
-        return id(value) in articles
-    if kind is tuple or kind is list:
-        return any(_holds(item, articles) for item in value)  # type: ignore[attr-defined]
-    if kind is dict:
-        return any(_holds(item, articles) for item in value.values())  # type: ignore[attr-defined]
-    return False
+    store.record(output, build_id, staging,
+                 (seen.stamp, summary) if seen.trusted and not report.print_missing else None)
 
 
 def _page_key(fingerprints: Fingerprints, site_key: str, texts: Callable[[Page], tuple],
@@ -493,24 +402,6 @@ def _page_key(fingerprints: Fingerprints, site_key: str, texts: Callable[[Page],
 
 def _feed_key(fingerprints: Fingerprints, site_key: str, feed: Feed) -> str:
     return fingerprints.key(site_key, feed, _bodies(fingerprints, feed.articles))
-
-
-def _page_keys(cache: BuildCache, fingerprints: Fingerprints, site_key: str,
-               texts: Callable[[Page], tuple], pages: list[Page]) -> list[str]:
-    """Each page's key; `flash serve` keeps them, and a page equal to the previous build's
-    (model objects compare by identity, and unchanged ones are the same objects) keeps its key."""
-    known = cache.page_keys if cache.page_keys_site == site_key else {}
-    moved = cache.moved
-    keys = []
-    for page in pages:
-        old = known.get(page.path)
-        keys.append(old[1] if old is not None and (old[0] is page or old[0] == page)
-                    and not (moved and _holds(page.context, moved))
-                    else _page_key(fingerprints, site_key, texts, page))
-    if cache.keep_parsed_in_memory:
-        cache.page_keys = {page.path: (page, key) for page, key in zip(pages, keys, strict=True)}
-        cache.page_keys_site = site_key
-    return keys
 
 
 # Page kinds whose template shows the text of articles, and which articles: elsewhere (cards,
@@ -553,20 +444,20 @@ def _sitemap_inputs(pages: list[Page]) -> str:
     return "\n".join([page.sitemap_entry for page in pages if page.in_sitemap])
 
 
-def _environment(cache: BuildCache, layouts: list[Path], layouts_key: str) -> Environment:
+def _environment(store: Store, layouts: list[Path], layouts_key: str) -> Environment:
     """The Jinja environment, reused while the layouts do not change (`flash serve`), with
     compiled templates kept for the next process."""
     from jinja2 import FileSystemBytecodeCache
 
     from flash.templates import make_environment
 
-    env = cache.environments.get(layouts_key)
+    env = store.environments.get(layouts_key)
     if env is None:
         env = make_environment(layouts)
-        if cache.folder is not None:
+        if store.folder is not None:
             env.bytecode_cache = FileSystemBytecodeCache(
-                str(compiled_templates_dir(cache.folder)))
-        cache.environments = {layouts_key: env}
+                str(compiled_templates_dir(store.folder)))
+        store.environments = {layouts_key: env}
     return env
 
 
@@ -575,7 +466,7 @@ def _environment(cache: BuildCache, layouts: list[Path], layouts_key: str) -> En
 Job = tuple[str, "str | Callable[[], str]", Callable[[], str], str]
 
 
-def _compile_templates(cache: BuildCache, layouts: list[Path], layouts_key: str,
+def _compile_templates(store: Store, layouts: list[Path], layouts_key: str,
                        then: Callable[[], object] | None = None) -> None:
     """Compiles every template ahead of rendering; one that fails to compile is left for the
     render stage, which reports it where it is used. Also loads Babel's French data (15 ms, once
@@ -587,7 +478,7 @@ def _compile_templates(cache: BuildCache, layouts: list[Path], layouts_key: str,
 
     from flash.templates import month
 
-    env = _environment(cache, layouts, layouts_key)
+    env = _environment(store, layouts, layouts_key)
     for name in env.list_templates(extensions=("html", "xml")):
         with contextlib.suppress(TemplateError):
             env.get_template(name)
@@ -615,27 +506,18 @@ PARALLEL_PAGES = 200  # below this, a forked worker costs more than it saves
 
 
 def _write_emails(staging: Staging, fingerprints: Fingerprints, site_key: str, corpus: Corpus,
-                  env: Environment, site: SiteView, settings: Settings, cache: BuildCache,
+                  env: Environment, site: SiteView, settings: Settings,
                   printed: dict[int, Printed] | None = None) -> list[str]:
     """Each issue's e-mail files, as a group keyed by what they show (the sizes of its PDFs
-    too): only changed issues are composed again. `flash serve` keeps the keys of issues that
-    are the same objects."""
+    too): only changed issues are composed again."""
     printed = printed or {}
     from flash.mail import edition as mail
 
-    known = cache.email_keys
     todo = []
     for issue in corpus.issues:
         name = f"e-mail {issue.number}"
-        old = known.get(issue.number)
-        pdfs = printed.get(issue.number)
-        if old is not None and old[0] is issue and old[1] == (site_key, pdfs):
-            key = old[2]
-        else:
-            key = fingerprints.key(site_key, "e-mail", issue,
-                                   _bodies(fingerprints, issue.articles), pdfs)
-            if cache.keep_parsed_in_memory:
-                known[issue.number] = (issue, (site_key, pdfs), key)
+        key = fingerprints.key(site_key, "e-mail", issue, issue.text_fingerprint,
+                               printed.get(issue.number))
         if not staging.reuse(name, key):
             todo.append((issue, name, key))
 
@@ -663,7 +545,7 @@ def _write_prints(staging: Staging, fingerprints: Fingerprints, site_key: str, c
 
     jobs = [printing.Job(issue,
                          fingerprints.key(site_key, "impression", issue,
-                                          _bodies(fingerprints, issue.articles)),
+                                          issue.text_fingerprint),
                          fingerprints.key(site_key, "affiche", issue))
             for issue in corpus.issues]
     try:

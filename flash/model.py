@@ -1,4 +1,4 @@
-"""The content model: frozen plain objects built once, then handed to every renderer.
+"""The content model: immutable plain objects built once, then handed to every renderer.
 
 Nothing here reads files or knows about HTML templates.
 """
@@ -6,9 +6,12 @@ Nothing here reads files or knows about HTML templates.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from flash.value_digest import digest_of
 
 if TYPE_CHECKING:
     from flash.diagnostics import Diagnostic
@@ -50,6 +53,28 @@ class Theme:
     description: str | None = None
 
 
+@dataclass(frozen=True)
+class IssueHead:
+    """An issue's own fields (its issue.yaml), which each of its articles holds."""
+
+    number: int
+    date: dt.date  # first day of the issue's month
+    title: str
+    intro_html: str
+    preheader: str | None
+    cover: Image | None
+    folder: Path
+
+    @cached_property
+    def fingerprint(self) -> bytes:
+        return digest_of(b"IssueHead", *(getattr(self, name) for name in _HEAD_FIELDS))
+
+
+_HEAD_FIELDS = ("number", "date", "title", "intro_html", "preheader", "cover", "folder")
+# An article's text and what is computed from it (its reading time): see Article.text_fingerprint
+TEXT_FIELDS = ("body_html", "excerpt", "words")
+
+
 @dataclass(frozen=True, eq=False)
 class Article:
     slug: str
@@ -66,10 +91,10 @@ class Article:
     excerpt: str  # the text's first characters, plain: a summary when none is written
     words: int
     source: Path
+    issue: IssueHead
     images: tuple[Image, ...] = ()  # images the body shows
     # sample texts of `flash new` left in: warnings to build, errors to send (as errors here)
     placeholders: tuple[Diagnostic, ...] = ()
-    issue: Issue = field(init=False, repr=False)
 
     @property
     def date(self) -> dt.date:
@@ -79,18 +104,34 @@ class Article:
     def reading_minutes(self) -> int:
         return max(1, round(self.words / 200))
 
+    @cached_property
+    def fingerprint(self) -> bytes:
+        """Digest of what the article shows but its text (see text_fingerprint), its issue's own
+        fields included: what cards, lists and neighbours show of it."""
+        return digest_of(b"Article", *(getattr(self, name) for name in _ARTICLE_FIELDS))
+
+    @cached_property
+    def text_fingerprint(self) -> bytes:
+        return digest_of(b"text", *(getattr(self, name) for name in TEXT_FIELDS))
+
+
+_ARTICLE_FIELDS = ("slug", "title", "organisation", "themes", "location", "summary", "image",
+                   "links", "order", "draft", "source", "issue", "images", "placeholders")
+
 
 @dataclass(frozen=True, eq=False)
 class Issue:
-    number: int
-    date: dt.date  # first day of the issue's month
-    title: str
-    intro_html: str
-    preheader: str | None
-    cover: Image | None
-    folder: Path
+    head: IssueHead
     articles: tuple[Article, ...] = ()
     placeholders: tuple[Diagnostic, ...] = ()  # those of issue.yaml (see Article.placeholders)
+
+    number = property(lambda self: self.head.number)
+    date = property(lambda self: self.head.date)
+    title = property(lambda self: self.head.title)
+    intro_html = property(lambda self: self.head.intro_html)
+    preheader = property(lambda self: self.head.preheader)
+    cover = property(lambda self: self.head.cover)
+    folder = property(lambda self: self.head.folder)
 
     @property
     def year(self) -> int:
@@ -100,6 +141,16 @@ class Issue:
     def placeholders_left(self) -> tuple[Diagnostic, ...]:
         """Sample texts of `flash new` in the issue or its articles: `flash send` refuses them."""
         return self.placeholders + tuple(d for a in self.articles for d in a.placeholders)
+
+    @cached_property
+    def fingerprint(self) -> bytes:
+        """Digest of what the issue shows but its articles' texts (see text_fingerprint)."""
+        return digest_of(b"Issue", self.head.fingerprint,
+                         b"".join(a.fingerprint for a in self.articles), self.placeholders)
+
+    @cached_property
+    def text_fingerprint(self) -> bytes:
+        return digest_of(b"texts", b"".join(a.text_fingerprint for a in self.articles))
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,14 +162,6 @@ class Corpus:
     @property
     def articles(self) -> tuple[Article, ...]:
         return tuple(a for issue in self.issues for a in issue.articles)
-
-
-def attach(issue: Issue, articles: list[Article]) -> Issue:
-    """Ties articles to their issue; done once, while the corpus is assembled."""
-    for article in articles:
-        object.__setattr__(article, "issue", issue)
-    object.__setattr__(issue, "articles", tuple(articles))
-    return issue
 
 
 @dataclass(frozen=True)

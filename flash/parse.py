@@ -50,6 +50,7 @@ class Parsed:
     typeset: tuple[tuple[str, str], ...] = ()
     # (line, sample text of `flash new`) found in the body: see validate._placeholders
     placeholders: tuple[tuple[int, str], ...] = ()
+    digest: bytes = b""  # of the file's bytes: what the parsed form is the value of
 
 
 Refs = tuple[tuple[str, int], ...]

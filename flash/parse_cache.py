@@ -8,6 +8,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,7 +111,7 @@ class ParseCache:
                 entry = self.entries.get(name)
                 if entry is not None and entry[0] == digest and unchanged(entry[1].depends):
                     return digest, None  # touched, not changed
-                return digest, parse_file(path, raw, resolvers)
+                return digest, replace(parse_file(path, raw, resolvers), digest=digest)
 
             results = fork_map(read_and_parse, todo, meanwhile=self.meanwhile)
             for (path, name, seen), result in zip(todo, results, strict=True):

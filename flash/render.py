@@ -23,31 +23,27 @@ class Fragments:
     """Pieces of pages that many pages repeat, rendered once per build (as Hugo's
     partialCached): an article's card shows on its organisation's and themes' pages and under
     its neighbours; its feed entry in the site's feed and in its organisation's and themes'
-    (see keep_entries).
-    Templates call `fragments.card(article, …)` and `fragments.entry(article)` where they would
-    call the macros. `flash serve` keeps them from one build to the next (see `next_build`)."""
+    (see keep_entries). Templates call `fragments.card(article, …)` and
+    `fragments.entry(article)` where they would call the macros.
 
-    def __init__(self, env: Environment, site: SiteView | None = None, *,
-                 keep_entries: bool = False):
+    Pieces are keyed by value: `salt` (the key of the layouts, code, settings and site view)
+    and the fingerprints of the article. `previous`: the pieces of the last build, which
+    `flash serve` keeps (see `pieces`)."""
+
+    def __init__(self, env: Environment, site: SiteView | None = None, *, salt: str = "",
+                 previous: dict[tuple, Markup] | None = None, keep_entries: bool = False):
         self.env = env
         self.site = site
+        self.salt = salt
         # Feed entries hold whole articles: a cold build renders each where it is shown (kept,
         # they took 7 MB more at 6,000 articles, for no measurable time); `flash serve` keeps
         # them from one build to the next.
         self.keep_entries = keep_entries
-        # key -> (article, its issue, markup): holding both keeps their ids from being reused
-        self._pieces: dict[tuple, tuple[Article, Any, Markup]] = {}
-        self._older: dict[tuple, tuple[Article, Any, Markup]] = {}
-
-    def serves(self, env: Environment, site: SiteView) -> bool:
-        return env is self.env and site == self.site
-
-    def next_build(self) -> None:
-        """Pieces the next build does not use are dropped after it: edits leave none behind."""
-        self._older, self._pieces = self._pieces, {}
+        self.pieces: dict[tuple, Markup] = {}  # those this build used: the next one's previous
+        self._previous = previous or {}
 
     def card(self, article: Article, show_issue: bool = False, heading: str = "h3") -> Markup:
-        return self._piece(("card", id(article), show_issue, heading), article, lambda macros:
+        return self._piece(("card", article.fingerprint, show_issue, heading), lambda macros:
                            macros.card(article, show_issue=show_issue, heading=heading),
                            "partials/macros.html")
 
@@ -57,16 +53,18 @@ class Fragments:
 
         if not self.keep_entries:
             return make(self.env.get_template("partials/feed.xml").module)
-        return self._piece(("entry", id(article)), article, make, "partials/feed.xml")
+        return self._piece(("entry", article.fingerprint, article.text_fingerprint), make,
+                           "partials/feed.xml")
 
-    def _piece(self, key: tuple, article: Article, make: Callable[[Any], Markup],
-               template: str) -> Markup:
-        known = self._pieces.get(key) or self._older.get(key)
-        # The same article object may have been attached to a new issue (flash serve)
-        if known is None or known[0] is not article or known[1] is not article.issue:
-            known = (article, article.issue, make(self.env.get_template(template).module))
-        self._pieces[key] = known
-        return known[2]
+    def _piece(self, key: tuple, make: Callable[[Any], Markup], template: str) -> Markup:
+        key = (self.salt, *key)
+        known = self.pieces.get(key)
+        if known is None:
+            known = self._previous.get(key)
+            if known is None:
+                known = make(self.env.get_template(template).module)
+            self.pieces[key] = known
+        return known
 
 
 def render_page(env: Environment, page: Page, site: SiteView,

@@ -43,7 +43,7 @@ def _issue_image(issue: Issue) -> Image | None:
 def page_image(page: Page) -> Image | None:
     article = page.context.get("article")
     if article is not None:
-        return _shareable(article.image) or _issue_image(article.issue)
+        return _shareable(article.image) or _issue_image(page.context["issue"])
     issue = page.context.get("issue")
     if issue is not None:
         return _issue_image(issue)

@@ -1,5 +1,5 @@
 """`flash serve`: a live preview. Watches the content, the layouts, the assets and pyproject.toml,
-rebuilds only what changed (the incremental build, with a cache kept in memory) and reloads the
+rebuilds only what changed (the incremental build, with a store kept in memory) and reloads the
 pages open in the browser. A content error shows in the browser, naming the file and the line,
 and in the terminal; the server keeps running and recovers as soon as the file is fixed.
 
@@ -31,14 +31,15 @@ from tornado import httpserver, ioloop, netutil, web, websocket
 
 from flash import search
 from flash.build import BuildReport, build
-from flash.cache import BuildCache
 from flash.diagnostics import ContentError, Diagnostic
 from flash.digests import Stat, tree_stamp
+from flash.model import Corpus
 from flash.output import OutputError
 from flash.paths import cache_dir
 from flash.search import BUNDLE, LiveIndex
 from flash.settings import Settings, SettingsError, load_settings
 from flash.shipped import project_dirs
+from flash.store import MemoryStore
 from flash.typography import french
 
 POLL_SECONDS = 0.1
@@ -71,7 +72,7 @@ class Preview:
     output: Path
     settings: Settings
     console: Console
-    cache: BuildCache
+    store: MemoryStore
     search: LiveIndex | None = None  # None when Pagefind is missing: no search box either
     # The PDFs take seconds an issue: the live preview makes them only when asked (--print).
     printing: bool = False
@@ -80,6 +81,7 @@ class Preview:
     builds: int = 0
     garbage: bool = False  # a rebuild ran since the last full collection
     last_change: float = 0.0  # time.monotonic() of the last change seen
+    corpus: Corpus | None = None  # the content of the last good build (the editor's)
 
     def watched(self) -> list[Path]:
         folders = [self.source, *project_dirs(self.settings, "layouts"),
@@ -99,7 +101,7 @@ class Preview:
             stamp = self.current_stamp(stats)
         self.stamp = stamp
         start = time.perf_counter()
-        self.cache.parsed.stats = stats  # the build need not look at every file again
+        self.store.parsed.stats = stats  # the build need not look at every file again
         # Python's cycle collector would run some 20 times in a rebuild (2–4 ms), and every
         # few rebuilds make a full pass over the archive kept in memory (25 ms at 1,200
         # articles), only to find the few cycles a build leaves. It is off during a rebuild;
@@ -109,7 +111,7 @@ class Preview:
         try:
             self.settings = _preview_settings(self.source, self.settings)
             report = build(self.source, self.output, self.settings, drafts=True,
-                           search_on=self.search is not None, cache=self.cache,
+                           search_on=self.search is not None, store=self.store,
                            skip_if_unchanged=False, search_index=self.search,
                            printing=self.printing)
         except SettingsError as exc:
@@ -125,13 +127,14 @@ class Preview:
             self._fail(Problem("Erreur dans les gabarits (layouts)", message=_describe(exc)))
             return None
         finally:
-            self.cache.parsed.stats = None
+            self.store.parsed.stats = None
             gc.freeze()
             gc.enable()
         seconds = time.perf_counter() - start
         if self.search is not None:  # after the reload: a search waits for it, pages do not
             ioloop.IOLoop.current().spawn_callback(self.search.refresh)
         self.builds += 1
+        self.corpus = report.corpus or self.corpus
         recovered = self.problem is not None
         self.problem = None
         for d in report.warnings if self.builds == 1 else []:
@@ -338,7 +341,7 @@ class EditorFiles(web.RequestHandler):
     def get(self, name: str) -> None:
         from flash.editor import site
 
-        corpus = self.preview.cache.corpus
+        corpus = self.preview.corpus
         if corpus is None:  # the content never built: the error page says why
             problem = self.preview.problem or Problem("L’éditeur attend un contenu valide")
             self.set_status(503)
@@ -419,7 +422,7 @@ def serve(source: Path, settings: Settings, *, host: str = "127.0.0.1", port: in
     port = sockets[0].getsockname()[1]
     url = f"http://{host}:{port}"
     preview = Preview(source, output, settings.with_overrides(base_url=url), console,
-                      BuildCache(source, keep_parsed_in_memory=True), printing=printing)
+                      MemoryStore(source), printing=printing)
     if search.available():
         preview.search = LiveIndex(output, settings.language, report=lambda message:
                                    console.print(f"[yellow]{escape(message)}[/]"))
@@ -438,4 +441,4 @@ def serve(source: Path, settings: Settings, *, host: str = "127.0.0.1", port: in
         server.stop()
         if preview.search is not None:
             loop.run_sync(preview.search.close)
-        preview.cache.save(final=True)
+        preview.store.save()

@@ -21,10 +21,11 @@ from flash.diagnostics import (
     shown,
     suggestion,
 )
-from flash.model import Article, Corpus, Image, Issue, Link, Organisation, Theme, attach
+from flash.model import Article, Corpus, Image, Issue, IssueHead, Link, Organisation, Theme
 from flash.paths import image_cache_dir
 from flash.sources import SourceError, Yaml, parse_yaml, read_text
 from flash.typography import french
+from flash.value_digest import digest_of
 
 if TYPE_CHECKING:
     from flash import images
@@ -64,11 +65,11 @@ class Context:
     # Files parsed ahead (in worker processes, or taken from the build cache): see flash.parse.
     prepared: dict[Path, parse.Parsed] = field(default_factory=dict)
     # `flash serve`: each article and issue as the previous build checked it (by the path of
-    # its .md or issue.yaml), reused when nothing it was made from changed (see _article, _issue)
+    # its .md or issue.yaml) with the key of what it was made from (see _article, _issue)
     reuse: dict[Path, tuple] | None = None
+    registries: bytes = b""  # digest of the organisations and themes, when reusing
     # folder -> names of its files, for every folder under the content root that is not hidden
     tree: dict[Path, list[str]] = field(default_factory=dict)
-    compared: dict[tuple[int, int], tuple[dict, dict, bool]] = field(default_factory=dict)
     files: dict[Path, list[Path]] = field(default_factory=dict)  # issue folder -> its articles
     # registries (organisations.yaml, themes.yaml) missing or unreadable: their error is the one
     # to fix, articles naming what they would declare are not reported on top of it
@@ -79,22 +80,40 @@ class Context:
 Prepare = Callable[[list[Path], Path], dict[Path, parse.Parsed]]
 
 
+@dataclass
+class Listed:
+    """The content files found in a listing of the content folder, and that listing: `flash
+    serve` lists the same files after each edit, and making 1,400 Path objects costs several
+    ms (see BENCHMARKS.md)."""
+
+    paths: frozenset[str] = frozenset()
+    tree: dict[Path, list[str]] = field(default_factory=dict)
+    found: tuple[Path, ...] = ()
+    files: dict[Path, list[Path]] = field(default_factory=dict)  # issue folder -> its articles
+
+
 def load_corpus(source: Path, *, drafts: bool = False, report: Collector | None = None,
                 prepare: Prepare | None = None, reuse: dict[Path, tuple] | None = None,
-                listing: Iterable[str] | None = None) -> tuple[Corpus | None, Collector]:
+                listing: Iterable[str] | None = None, listed: Listed | None = None
+                ) -> tuple[Corpus | None, Collector]:
     """Reads and checks the whole content folder. The corpus is None when any error is found.
-    `listing`: every file under `source` (and maybe others), as a walk just saw them."""
+    `listing`: every file under `source` (and maybe others), as a walk just saw them; `listed`:
+    what the last build found in its listing, updated. `reuse`: see Context.reuse."""
     report = report or Collector(source)
     if not source.is_dir():
         report.error(source, None, "dossier de contenu introuvable")
         return None, report
-    tree = _tree(source) if listing is None else _tree_of(source, listing)
-    ctx = Context(source.resolve(), report, {}, image_cache_dir(source), reuse=reuse,
-                  tree=tree)
+    ctx = Context(source.resolve(), report, {}, image_cache_dir(source), reuse=reuse)
     if prepare is not None:
-        ctx.prepared = prepare(content_files(source, ctx.tree, ctx.files), ctx.root)
+        found = _list(source, listing, listed or Listed())
+        ctx.tree, ctx.files = found.tree, dict(found.files)
+        ctx.prepared = prepare(list(found.found), ctx.root)
+    else:
+        ctx.tree = _tree(source) if listing is None else _tree_from(source, listing)
     organisations = _load_organisations(ctx, source / "organisations.yaml")
     themes = _load_themes(ctx, source / "themes.yaml")
+    if reuse is not None:
+        ctx.registries = digest_of(organisations, themes)
     issues = _load_issues(ctx, source, organisations, themes, drafts)
     if report.errors:
         return None, report
@@ -124,19 +143,21 @@ def _tree(source: Path) -> dict[Path, list[str]]:
     return tree
 
 
-def _tree_of(source: Path, listing: Iterable[str]) -> dict[Path, list[str]]:
-    """_tree from the paths of a walk already done: the folders holding files, hidden ones
-    left out as _tree does. The same paths as last time give the same tree (`flash serve`
-    looks after each edit: the files changed, the list of them mostly not)."""
-    paths = frozenset(listing)
-    if _LAST_TREE and _LAST_TREE[0] == source and _LAST_TREE[1] == paths:
-        return _LAST_TREE[2]
-    tree = _tree_from(source, paths)
-    _LAST_TREE[:] = [source, paths, tree]
-    return tree
-
-
-_LAST_TREE: list = []  # (source, paths, tree) of the last _tree_of: nothing changes the tree
+def _list(source: Path, listing: Iterable[str] | None, listed: Listed) -> Listed:
+    """The content files, from the listing of a walk already done when there is one, else from
+    a walk; `listed` is kept when the listing is the same as its own."""
+    if listing is None:
+        tree = _tree(source)
+        listed.paths = frozenset()
+    else:
+        paths = frozenset(listing)
+        if paths and paths == listed.paths:
+            return listed
+        tree = _tree_from(source, paths)
+        listed.paths = paths
+    listed.tree, listed.files = tree, {}
+    listed.found = tuple(content_files(source, tree, listed.files))
+    return listed
 
 
 def _tree_from(source: Path, listing: Iterable[str]) -> dict[Path, list[str]]:
@@ -174,22 +195,12 @@ def content_files(source: Path, tree: dict[Path, list[str]] | None = None,
     receives the article files of each issue folder."""
     tree = tree if tree is not None else _tree(source)
     files = files if files is not None else {}
-    if _LAST_LISTED and _LAST_LISTED[0] == tree:
-        listed, by_folder = _LAST_LISTED[1:]
-        files.update(by_folder)
-        return list(listed)
     found: list[Path] = []
     for marker in _issue_files(tree):
         found.append(marker)
         files[marker.parent] = _articles_in(tree, marker.parent)
         found.extend(files[marker.parent])
-    _LAST_LISTED[:] = [tree, tuple(found), dict(files)]
     return found
-
-
-# The last tree content_files listed, and its result: `flash serve` lists the same files after
-# each edit, and making 1,400 Path objects costs several ms.
-_LAST_LISTED: list = []
 
 
 def parse_resolvers(root: Path, image_cache: Path | None) -> parse.ResolverFactory:
@@ -548,31 +559,38 @@ def _parse_month(ctx: Context, path: Path, doc: Yaml) -> dt.date | None:
 
 def _issue(ctx: Context, folder: Path, organisations: dict[str, Organisation],
            themes: dict[str, Theme], drafts: bool) -> tuple[int | None, int, Issue | None]:
-    """_load_issue, or what the previous build made of the same parsed issue.yaml and article
-    files, the same registries and the same image files, with the same diagnostics: an
-    unchanged issue stays the same object, with the same articles."""
+    """_load_issue, or what the previous build made of the same issue.yaml and article files
+    (by their content), the same registries and the same image files, with the same
+    diagnostics."""
     path = folder / "issue.yaml"
     parsed = ctx.prepared.get(path)
     if ctx.reuse is None or parsed is None:
         return _load_issue(ctx, folder, organisations, themes, drafts)
     files = tuple(_article_files(ctx, folder))
-    inputs = tuple(ctx.prepared.get(file) for file in files)
+    key = (parsed.digest, files, tuple(_digest(ctx, file) for file in files), ctx.registries,
+           drafts)
     entry = ctx.reuse.get(path)
-    if (entry is not None and entry[0] is parsed and entry[1] == files
-            and all(a is b for a, b in zip(entry[2], inputs, strict=True))
-            and _same(ctx, entry[3], organisations) and _same(ctx, entry[4], themes)
-            and entry[5] == drafts and parse.unchanged(entry[8])):
-        ctx.report.items.extend(entry[7])
-        return entry[6]
+    if entry is not None and entry[0] == key and parse.unchanged(entry[3]):
+        ctx.report.items.extend(entry[2])
+        return entry[1]
     before = len(ctx.report.items)
     result = _load_issue(ctx, folder, organisations, themes, drafts)
     issue = result[2]
     shown = [issue.cover] if issue is not None else []
     for article in issue.articles if issue is not None else ():
         shown += (article.image, *article.images)
-    ctx.reuse[path] = (parsed, files, inputs, organisations, themes, drafts, result,
-                       ctx.report.items[before:], parse.stats(i.source for i in shown if i))
+    ctx.reuse[path] = (key, result, ctx.report.items[before:],
+                       parse.stats(i.source for i in shown if i))
     return result
+
+
+def _digest(ctx: Context, path: Path) -> bytes | None:
+    parsed = ctx.prepared.get(path)
+    return parsed.digest if parsed is not None else None
+
+
+# The issue of articles whose issue.yaml has errors: checked all the same, never published.
+_UNPUBLISHED = IssueHead(0, dt.date(1, 1, 1), "", "", None, None, Path())
 
 
 def _load_issue(ctx: Context, folder: Path, organisations: dict[str, Organisation],
@@ -585,9 +603,21 @@ def _load_issue(ctx: Context, folder: Path, organisations: dict[str, Organisatio
     if doc is not None and not isinstance(doc.data, dict):
         ctx.report.error(path, 1, "issue.yaml doit contenir des clés (number, date…)")
         doc = None
-    articles = _load_articles(ctx, folder, organisations, themes, drafts)
-    if doc is None:
-        return None, 1, None
+    head, number, line, left = None, None, 1, ()
+    if doc is not None:
+        head, number, left = _issue_head(ctx, path, folder, doc, parsed)
+        line = doc.line("number")
+    articles = _load_articles(ctx, folder, organisations, themes, drafts, head or _UNPUBLISHED)
+    if head is None or articles is None:
+        return number, line, None
+    if not articles:
+        ctx.report.warning(path, None, "ce numéro n’a aucun article publié")
+    return number, line, Issue(head, tuple(articles), left)
+
+
+def _issue_head(ctx: Context, path: Path, folder: Path, doc: Yaml, parsed: parse.Parsed | None
+                ) -> tuple[IssueHead | None, int | None, tuple[Diagnostic, ...]]:
+    """The issue's own fields, if valid; its number; its sample texts of `flash new`."""
     _unknown_keys(ctx, path, doc, doc.data, ISSUE_KEYS)
     number = _typed(ctx, path, doc, "number", int, required=True)
     if number is not None and number <= 0:
@@ -599,16 +629,14 @@ def _load_issue(ctx: Context, folder: Path, organisations: dict[str, Organisatio
     preheader = _typed(ctx, path, doc, "preheader", str)
     cover = _image(ctx, path, doc, "cover")
     left = _placeholders(ctx, path, doc, ())
-    if number is None or date is None or articles is None:
-        return number, doc.line("number"), None
-    if not articles:
-        ctx.report.warning(path, None, "ce numéro n’a aucun article publié")
-    intro_html = _intro_html(ctx, path, folder, doc, intro, parsed)
+    if number is None or date is None:
+        return None, number, left
     typeset = dict(parsed.typeset) if parsed is not None else {}
-    issue = Issue(number=number, date=date, title=_french(typeset, title), intro_html=intro_html,
-                  preheader=_french(typeset, preheader) if preheader else None, cover=cover,
-                  folder=folder, placeholders=left)
-    return number, doc.line("number"), attach(issue, articles)
+    head = IssueHead(number=number, date=date, title=_french(typeset, title),
+                     intro_html=_intro_html(ctx, path, folder, doc, intro, parsed),
+                     preheader=_french(typeset, preheader) if preheader else None,
+                     cover=cover, folder=folder)
+    return head, number, left
 
 
 def _parsed_yaml(ctx: Context, path: Path, parsed: parse.Parsed) -> Yaml | None:
@@ -649,13 +677,14 @@ def _image_resolver(ctx: Context, path: Path, base: Path, offset: int = 0):
 
 
 def _load_articles(ctx: Context, folder: Path, organisations: dict[str, Organisation],
-                   themes: dict[str, Theme], drafts: bool) -> list[Article] | None:
+                   themes: dict[str, Theme], drafts: bool, issue: IssueHead
+                   ) -> list[Article] | None:
     files = _article_files(ctx, folder)
     articles: list[tuple[tuple[int, str], Article]] = []
     slugs: dict[str, Path] = {}
     failed = False
     for position, path in enumerate(files, 1):
-        article = _article(ctx, path, organisations, themes, position)
+        article = _article(ctx, path, organisations, themes, position, issue)
         if article is None:
             failed = True
             continue
@@ -674,39 +703,27 @@ def _load_articles(ctx: Context, folder: Path, organisations: dict[str, Organisa
 
 
 def _article(ctx: Context, path: Path, organisations: dict[str, Organisation],
-             themes: dict[str, Theme], position: int) -> Article | None:
-    """_load_article, or the article the previous build made from the same parsed file, the
-    same registries and the same image files, with the same diagnostics."""
+             themes: dict[str, Theme], position: int, issue: IssueHead) -> Article | None:
+    """_load_article, or the article the previous build made from the same file (by its
+    content), position, registries, issue and image files, with the same diagnostics."""
     parsed = ctx.prepared.get(path)
     if ctx.reuse is None or parsed is None:
-        return _load_article(ctx, path, organisations, themes, position)
+        return _load_article(ctx, path, organisations, themes, position, issue)
+    key = (parsed.digest, position, ctx.registries, issue.fingerprint)
     entry = ctx.reuse.get(path)
-    if (entry is not None and entry[0] is parsed and entry[1] == position
-            and _same(ctx, entry[2], organisations) and _same(ctx, entry[3], themes)
-            and parse.unchanged(entry[6])):
-        ctx.report.items.extend(entry[5])
-        return entry[4]
+    if entry is not None and entry[0] == key and parse.unchanged(entry[3]):
+        ctx.report.items.extend(entry[2])
+        return entry[1]
     before = len(ctx.report.items)
-    article = _load_article(ctx, path, organisations, themes, position)
+    article = _load_article(ctx, path, organisations, themes, position, issue)
     shown = (article.image, *article.images) if article is not None else ()
-    ctx.reuse[path] = (parsed, position, organisations, themes, article,
-                       ctx.report.items[before:], parse.stats(i.source for i in shown if i))
+    ctx.reuse[path] = (key, article, ctx.report.items[before:],
+                       parse.stats(i.source for i in shown if i))
     return article
 
 
-def _same(ctx: Context, before: dict, now: dict) -> bool:
-    """Whether a registry (organisations, themes) of the previous build equals this build's:
-    compared once per build, every article of the previous build shares the same dict."""
-    if before is now:
-        return True
-    key = (id(before), id(now))
-    if key not in ctx.compared:
-        ctx.compared[key] = (before, now, before == now)  # holding both keeps their ids
-    return ctx.compared[key][2]
-
-
 def _load_article(ctx: Context, path: Path, organisations: dict[str, Organisation],
-                  themes: dict[str, Theme], position: int) -> Article | None:
+                  themes: dict[str, Theme], position: int, issue: IssueHead) -> Article | None:
     errors_before = len(ctx.report.errors)
     parsed = ctx.prepared.get(path)
     if parsed is None:
@@ -762,8 +779,8 @@ def _load_article(ctx: Context, path: Path, organisations: dict[str, Organisatio
         themes=article_themes, location=_french(typeset, location) if location else None,
         summary=_french(typeset, summary) if summary else None, image=image, links=links,
         order=order if order is not None else position, draft=draft, body_html=rendered.html,
-        excerpt=rendered.text, words=rendered.words, source=path, images=body_images,
-        placeholders=left)
+        excerpt=rendered.text, words=rendered.words, source=path, issue=issue,
+        images=body_images, placeholders=left)
 
 
 def _organisation(ctx: Context, path: Path, doc: Yaml, organisations: dict[str, Organisation]

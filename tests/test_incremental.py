@@ -286,13 +286,13 @@ def test_in_place_staging_touches_nothing_before_the_commit(tmp_path: Path) -> N
 def test_preview_process_keeps_up_with_every_kind_of_edit(source: Path, tmp_path: Path) -> None:
     """`flash serve` keeps its cache in memory and reuses unchanged objects between builds:
     after each edit its site equals a clean build."""
-    from flash.cache import BuildCache
+    from flash.store import MemoryStore
 
-    cache = BuildCache(source, keep_parsed_in_memory=True)
+    cache = MemoryStore(source)
     site = tmp_path / "site"
 
     def check(step: str) -> set[str]:
-        report = build(source, site, settings_for(), search_on=False, cache=cache,
+        report = build(source, site, settings_for(), search_on=False, store=cache,
                        skip_if_unchanged=False)
         clean = tmp_path / f"clean-{step}"
         build(source, clean, settings_for(), search_on=False, use_cache=False)
@@ -347,7 +347,7 @@ def test_preview_process_keeps_up_with_every_kind_of_edit(source: Path, tmp_path
     assert "numeros/70/index.html" in check("number")
     edit(article_file(source, 2, 1), "organisation: ", "organisation: inconnue\n_x: ")
     with pytest.raises(ContentError):
-        build(source, site, settings_for(), search_on=False, cache=cache,
+        build(source, site, settings_for(), search_on=False, store=cache,
               skip_if_unchanged=False)
     edit(article_file(source, 2, 1), "organisation: inconnue\n_x: ", "organisation: ")
     check("fixed")
@@ -357,22 +357,22 @@ def test_preview_manifest_is_stored_when_the_preview_stops(source: Path, tmp_pat
                                                            ) -> None:
     """`flash serve` keeps its folder's manifest in memory between builds and stores it when it
     stops: the next preview reuses the folder. Killed before, the next one starts afresh."""
-    from flash.cache import BuildCache
+    from flash.store import MemoryStore
 
     def preview_session(site: Path, stops: bool) -> None:
-        cache = BuildCache(source, keep_parsed_in_memory=True)
-        build(source, site, settings_for(), search_on=False, cache=cache, skip_if_unchanged=False)
+        cache = MemoryStore(source)
+        build(source, site, settings_for(), search_on=False, store=cache, skip_if_unchanged=False)
         path = article_file(source, 2, 1)
         path.write_text(path.read_text(encoding="utf-8") + "\nEncore.\n", encoding="utf-8")
-        build(source, site, settings_for(), search_on=False, cache=cache, skip_if_unchanged=False)
+        build(source, site, settings_for(), search_on=False, store=cache, skip_if_unchanged=False)
         if stops:
-            cache.save(final=True)
+            cache.save()
 
     clean = tmp_path / "clean"
     for stops, site in ((True, tmp_path / "stopped"), (False, tmp_path / "killed")):
         preview_session(site, stops)
         again = build(source, site, settings_for(), search_on=False,
-                      cache=BuildCache(source, keep_parsed_in_memory=True),
+                      store=MemoryStore(source),
                       skip_if_unchanged=False)
         build(source, clean, settings_for(), search_on=False, use_cache=False)
         assert_same_site(site, clean)
@@ -386,7 +386,7 @@ def test_listing_from_the_look_for_changes_equals_a_walk(source: Path) -> None:
     """The build lists the content from the walk that looked for changes: same folders and
     files as validate's own walk, hidden folders left out, and a new file seen at once."""
     from flash.digests import tree_stamp
-    from flash.validate import _tree, _tree_of, content_files
+    from flash.validate import Listed, _list, _tree
 
     (source / "_brouillons").mkdir()
     (source / "_brouillons/idee.md").write_text("---\ntitle: x\n---\nTexte\n", encoding="utf-8")
@@ -395,16 +395,19 @@ def test_listing_from_the_look_for_changes_equals_a_walk(source: Path) -> None:
     stats: dict = {}
     tree_stamp([source], "", stats)
     walked = {folder: names for folder, names in _tree(source).items() if names}
-    assert _tree_of(source, stats) == walked
-    first = content_files(source, _tree_of(source, stats))
-    assert not any("_brouillons" in str(p) or ".git" in str(p) for p in first)
-    assert content_files(source, _tree_of(source, stats)) == first  # from the last listing
-    issue = sorted(p.parent for p in first if p.name == "issue.yaml")[0]
+    listed = Listed()
+    first = _list(source, stats, listed)
+    assert first.tree == walked
+    found = first.found
+    assert not any("_brouillons" in str(p) or ".git" in str(p) for p in found)
+    assert _list(source, dict(stats), listed).found is found  # the same listing: kept
+    issue = sorted(p.parent for p in found if p.name == "issue.yaml")[0]
     (issue / "99-nouveau.md").write_text("---\ntitle: y\n---\nTexte\n", encoding="utf-8")
     stats = {}
     tree_stamp([source], "", stats)
-    again = content_files(source, _tree_of(source, stats))
-    assert set(again) - set(first) == {issue / "99-nouveau.md"} and len(again) == len(first) + 1
+    again = _list(source, stats, listed).found
+    assert set(again) - set(found) == {issue / "99-nouveau.md"} and len(again) == len(found) + 1
+    assert _list(source, None, Listed()).found == again  # a walk finds the same
 
 
 def test_read_file_reads_whole_files_whatever_size_it_is_told(tmp_path: Path) -> None:
@@ -471,16 +474,16 @@ def test_each_kind_of_edit_gives_the_clean_build(source: Path, tmp_path: Path, k
                                                 serve: bool) -> None:
     """After one edit of each kind, the incremental site equals a clean build of the same
     content, for `flash build` (cache on disk) and for `flash serve` (cache in memory)."""
-    from flash.cache import BuildCache
+    from flash.store import MemoryStore
 
     project = _project(tmp_path, source)
     _with_picture(source)
     settings = settings_for(root=project)
-    cache = BuildCache(source, keep_parsed_in_memory=True) if serve else None
+    cache = MemoryStore(source) if serve else None
     site = tmp_path / "site"
 
     def incremental(settings):
-        return build(source, site, settings, search_on=False, cache=cache,
+        return build(source, site, settings, search_on=False, store=cache,
                      skip_if_unchanged=not serve)
 
     incremental(settings)

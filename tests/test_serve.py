@@ -211,13 +211,13 @@ def test_garbage_is_collected_when_the_preview_is_idle(project: Path, tmp_path: 
 
     from rich.console import Console
 
-    from flash.cache import BuildCache
     from flash.serve import IDLE_SECONDS, Preview
     from flash.settings import load_settings
+    from flash.store import MemoryStore
 
     source = project / "issues"
     preview = Preview(source, tmp_path / "apercu", load_settings(source),
-                      Console(file=io.StringIO()), BuildCache(source, keep_parsed_in_memory=True))
+                      Console(file=io.StringIO()), MemoryStore(source))
     assert preview.rebuild() is not None and gc.isenabled() and preview.garbage
     assert gc.get_freeze_count() > 0  # what the rebuild left waits for the idle collection
     article = next(source.glob("*-n2/01-*.md"))
