@@ -7,20 +7,19 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Protocol
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 import nh3
 from markdown_it import MarkdownIt
-from markdown_it.common.normalize_url import normalizeLink
 from markdown_it.rules_core import StateCore
-from markdown_it.rules_core import block as block_rule
 from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
-from flash import blocks
+from flash import markdown_fast
 from flash.typography import Quotes, french
 
 # Video hosts whose links become cards. Nothing is loaded from them until the reader clicks.
@@ -216,179 +215,30 @@ _RESOLVE, _FIRST_LINE = "flash_resolve", "flash_first_line"
 _IMAGES, _TEXT = "flash_images", "flash_text"
 
 
-def _make_parser(absent: int = 0) -> MarkdownIt:
-    """The parser; `absent`: bits of the _TRIGGERED groups whose rules are switched off."""
+# The fast paths to use: True for all of flash.markdown_fast's, False for none (markdown-it
+# alone, the same HTML), or some of them by name (bench/markdown_bench.py measures each).
+Fast = bool | frozenset[str]
+
+
+@lru_cache(maxsize=64)  # one per mixture of marks met (absent_rules) and of paths: a handful
+def parser(absent: int = 0, fast: Fast = True) -> MarkdownIt:
+    """Flash's parser; `absent`: with the fast paths, bits of markdown_fast.absent_rules for
+    the texts it will parse."""
     md = MarkdownIt("commonmark", {"html": True, "typographer": False})
     md.enable("table").enable("strikethrough")
     md.use(footnote_plugin).use(attrs_plugin, spans=True).use(attrs_block_plugin)
-    md.core.ruler.at("normalize", _normalize_source)
     md.core.ruler.after("block", "flash_video", _video_rule)
     md.core.ruler.after("inline", "flash_inline", _inline_rule)
-    if (set(md.inline.ruler.get_active_rules()) <= _RULES_AT_MARKS
-            and set(md.inline.ruler2.get_active_rules()) <= _RULES_AFTER):
-        md.core.ruler.at("inline", _parse_inlines)
-    if set(md.block.ruler.get_active_rules()) <= _BLOCK_RULES:
-        md.core.ruler.at("block", _parse_blocks)
-    md.normalizeLink = _normalize_link  # type: ignore[method-assign]
-    if hasattr(md.inline, "terminator_re"):  # markdown-it-py 4.1 and later
-        md.inline.terminator_re = _STOPS
-    for bit, (_, block_rules, inline_rules) in enumerate(_TRIGGERED):
-        if absent >> bit & 1:
-            md.block.ruler.disable(list(block_rules), ignoreInvalid=True)
-            md.inline.ruler.disable(list(inline_rules), ignoreInvalid=True)
+    paths = markdown_fast.PATHS if fast is True else fast or frozenset()
+    if paths:
+        markdown_fast.install(md, absent, paths)
     return md
 
 
-# The inline rules of Flash's parser, which can only start at one of _INLINE_MARKS or at a line
-# end (image: at "![", footnote_inline: at "^[", strikethrough: at "~~"), and the rules that then
-# tidy their tokens, which leave text and line breaks alone. With others (a plugin, a newer
-# markdown-it), every piece is parsed by markdown-it.
-_RULES_AT_MARKS = {
-    "text", "newline", "escape", "backticks", "strikethrough", "emphasis", "link", "span",
-    "image", "footnote_inline", "footnote_ref", "autolink", "html_inline", "entity", "attr"}
-_RULES_AFTER = {"balance_pairs", "strikethrough", "emphasis", "fragments_join"}
-_INLINE_MARKS = re.compile(r"[&*<\[\\_`{~]")
-
-
-# The block rules of Flash's parser: flash.blocks knows which lines none of them but the
-# paragraph, heading, list and quote rules could match. With others, markdown-it parses all.
-_BLOCK_RULES = {"table", "code", "attr", "fence", "blockquote", "hr", "list", "footnote_def",
-                "reference", "html_block", "heading", "lheading", "paragraph"}
-
-
-def _parse_blocks(state: StateCore) -> None:
-    """markdown-it's `block` core rule, with flash.blocks's fast path for simple texts."""
-    if not state.inlineMode:
-        tokens = blocks.parse(state.src)
-        if tokens is not None:
-            state.tokens.extend(tokens)
-            return
-    block_rule(state)
-
-
-def _parse_inlines(state: StateCore) -> None:
-    """markdown-it's `inline` core rule, with one shortcut: most pieces of prose (four in five
-    paragraphs, list items and headings of an archive) hold none of the marks where an inline
-    rule may start: their tokens are text and line breaks, made here for a third of what the
-    inline parser's walk costs, the check included (see BENCHMARKS.md)."""
-    md = state.md
-    for token in state.tokens:
-        if token.type != "inline":
-            continue
-        content = token.content
-        if not token.children and _INLINE_MARKS.search(content) is None:
-            token.children = _plain_children(content)
-            continue
-        if token.children is None:
-            token.children = []
-        md.inline.parse(content, md, state.env, token.children)
-
-
-def _plain_children(content: str) -> list[Token]:
-    """The tokens of markdown-it's inline parser for a text where only its `newline` rule can
-    match: at each line end, a soft break, or a hard break after two spaces or more; the spaces
-    before the line end are dropped, and so are the spaces and tabs that start the next line."""
-    if "\n" not in content:
-        return [Token("text", "", 0, content=content)] if content else []
-    children: list[Token] = []
-    lines = content.split("\n")
-    last = len(lines) - 1
-    for index, line in enumerate(lines):
-        _line_end(children, line.lstrip(" \t") if index else line, index < last)
-    return children
-
-
-def _line_end(children: list[Token], text: str, broken: bool) -> None:
-    """The text that ends a line (or the piece), then the line break if `broken`."""
-    kind = "softbreak"
-    if broken and text.endswith("  "):
-        kind, text = "hardbreak", text.rstrip(" ")
-    elif broken and text.endswith(" "):
-        text = text[:-1]
-    if text:
-        children.append(Token("text", "", 0, content=text))
-    if broken:
-        children.append(Token(kind, "br", 0))
-
-
-# The marks where markdown-it's text rule stops to try the inline rules: the ones Flash's rules
-# react to (line end, ! & * < [ backslash ] ^ _ ` { } ~; "]" ends link labels). markdown-it's
-# own set also stops at # $ % + - : = > @ for other plugins: French prose is full of hyphens
-# and colons, and each stop tried every rule in vain (≈ 3 % of the parsing time).
-_STOPS = re.compile(r"[\n!&*<\[\\\]^_`{}~]")
-
-# markdown-it tries its rules at every line (block rules) and at every punctuation mark
-# (inline rules). Many can only match where certain characters occur: a text without any of
-# them is parsed with those rules off, which gives the same tokens with fewer calls (≈ 10 % of
-# the parsing time for a typical article). (any of these in the text, block rules, inline rules)
-_TRIGGERED: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
-    (("|",), ("table",), ()),
-    (("    ", "\t"), ("code",), ()),  # indented code: four columns of spaces or a tab
-    (("{",), ("attr",), ("span", "attr")),
-    (("```", "~~~"), ("fence",), ()),
-    ((">",), ("blockquote",), ()),
-    (("[^",), ("footnote_def",), ("footnote_ref",)),
-    (("]:",), ("reference",), ()),
-    (("<",), ("html_block",), ("autolink", "html_inline")),
-    (("#",), ("heading",), ()),
-    (("\\",), (), ("escape",)),
-    (("`",), (), ("backticks",)),
-    (("~~",), (), ("strikethrough",)),
-    (("^[",), (), ("footnote_inline",)),
-    (("&",), (), ("entity",)),
-)
-_PARSERS: dict[int, MarkdownIt] = {}
-# (mark, one of its less common characters, bit): a search for one character is far faster
-# than for several (5 µs for "[^" in a 5 KB article), so "[^" is looked for only in a text that
-# has a "^".
-_GUARDS = {"```": "`", "~~~": "~", "~~": "~", "[^": "^", "^[": "^", "]:": ":"}
-_MARKS = tuple((mark, _GUARDS.get(mark, ""), 1 << bit)
-               for bit, (marks, _, _) in enumerate(_TRIGGERED) for mark in marks)
-_ALL = (1 << len(_TRIGGERED)) - 1
-
-
-def _parser_for(source: str) -> MarkdownIt:
-    present = 0
-    for mark, guard, bit in _MARKS:  # a plain loop: this runs for every text of the archive
-        if (not guard or guard in source) and mark in source:
-            present |= bit
-    absent = _ALL ^ present
-    parser = _PARSERS.get(absent)
-    if parser is None:
-        if len(_PARSERS) >= 64:  # texts of unusual mixtures: keep a bounded set
-            _PARSERS.clear()
-        parser = _PARSERS[absent] = _make_parser(absent)
-    return parser
-
-
-# Plain http(s) addresses: markdown-it's normalizeLink (parsing, punycode host names,
-# percent-encoding) returns them unchanged but for letters beyond ASCII in the path, which it
-# percent-encodes as UTF-8 like `quote` does; its cost showed in the build of a large archive.
-# The path: the characters markdown-it keeps as they are (ASCII letters, digits and
-# -._~!$&'()*+,;=:@/?#) and any beyond ASCII but surrogates, written as what is excluded (a
-# class of ranges up to U+10FFFF took 3 ms to compile, in every process).
-_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]+)?"
-                        r"(?:[/?#][^\x00-\x20\"%<>\[\\\]^`{|}\x7f\ud800-\udfff]*)?")
-_KEPT_IN_URLS = "!$&'()*+,;=:@/?#"
-
-
-def _normalize_link(url: str) -> str:
-    if not _PLAIN_URL.fullmatch(url) or url[-1].isspace():  # it trims trailing spaces
-        return normalizeLink(url)
-    return url if url.isascii() else quote(url, safe=_KEPT_IN_URLS)
-
-
-def _normalize_source(state: StateCore) -> None:
-    """markdown-it's first rule, without its regular expression that replaces every line end."""
-    source = state.src
-    if "\r" in source:
-        source = source.replace("\r\n", "\n").replace("\r", "\n")
-    if "\0" in source:
-        source = source.replace("\0", "\ufffd")
-    state.src = source
-
-
-_MD = _make_parser()  # with every rule
+def parser_for(source: str, fast: Fast = True) -> MarkdownIt:
+    if fast is False or fast == frozenset():
+        return parser(0, False)
+    return parser(markdown_fast.absent_rules(source), fast)
 
 
 def _compact(html_text: str) -> str:
@@ -400,12 +250,13 @@ def _compact(html_text: str) -> str:
     return html_text.encode("latin-1", "xmlcharrefreplace").decode("latin-1")
 
 
-def render(source: str, resolve_image: ImageResolver | None = None, first_line: int = 1
-           ) -> Rendered:
+def render(source: str, resolve_image: ImageResolver | None = None, first_line: int = 1,
+           *, fast: Fast = True) -> Rendered:
+    """The article's HTML, sanitised, and its text; `fast`: see Fast."""
     env: dict = {_RESOLVE: resolve_image, _FIRST_LINE: first_line}
-    parser = _parser_for(source)
-    tokens = parser.parse(source, env)
-    body = _compact(_CLEANER.clean(parser.renderer.render(tokens, parser.options, env)))
+    md = parser_for(source, fast)
+    tokens = md.parse(source, env)
+    body = _compact(_CLEANER.clean(md.renderer.render(tokens, md.options, env)))
     words = "".join(env[_TEXT]).split()
     # The start of the text a reader sees, on one line (single spaces between words): only the
     # start is ever shown, and n words make at least 2n - 1 characters.

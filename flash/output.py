@@ -188,12 +188,6 @@ class Staging:
             if relative.startswith(prefix) and relative not in self.manifest:
                 self.fresh(relative, key)
 
-    def adopt(self, prefix: str) -> None:
-        """Records the files a tool wrote under `prefix` by itself (complete staging only)."""
-        for path in (self.root / prefix).rglob("*"):
-            if path.is_file():
-                self.manifest[path.relative_to(self.root).as_posix()] = "tool"
-
     # --- low level: also used by worker processes, which report what they wrote ---------------
 
     def put(self, relative: str, data: bytes) -> None:

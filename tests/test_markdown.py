@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import functools
 import random
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import html
 from markdown_it import MarkdownIt
 from markdown_it.common.normalize_url import normalizeLink
-from markdown_it.parser_inline import ParserInline
-from markdown_it.rules_core.block import block as markdown_it_block
 from markdown_it.rules_core.inline import inline as markdown_it_inline
 from markdown_it.rules_core.state_core import StateCore
 from markdown_it.token import Token
 
-from flash.markdown import (
-    _INLINE_MARKS,
-    _MD,
-    EXCERPT,
-    _make_parser,
-    _normalize_link,
-    _parse_blocks,
-    _parse_inlines,
-    _parser_for,
-    render,
-)
+from flash import markdown_fast
+from flash.markdown import EXCERPT, parser, parser_for, render
 from flash.typography import NBSP, NNBSP, french
+
+_MD = parser()  # with every rule and the fast paths
+_INLINE_MARKS = markdown_fast._INLINE_MARKS
 
 
 def fragment(source: str) -> html.HtmlElement:
@@ -141,16 +134,16 @@ def test_shortcuts_give_markdown_its_own_results() -> None:
         url = (rng.choice(["https://", "http://", "HTTP://"])
                + rng.choice(["www.mesolia.fr", "a-b.c:8080", "EXAMPLE.org", "exé.fr"])
                + rng.choice(["/", "?", "#", ""]) + path)
-        assert _normalize_link(url) == normalizeLink(url), url
+        assert markdown_fast._normalize_link(url) == normalizeLink(url), url
     plain = MarkdownIt("commonmark")
     for source in ["un\r\ndeux\rtrois\n\0quatre", "\r\r\n\n\0\0fin", "sans retour"]:
         assert _MD.parse(source)[1].content == plain.parse(source)[1].content
 
 
 def test_parsers_without_the_rules_a_text_cannot_use_give_the_same_html() -> None:
-    """Texts are parsed with the rules switched off whose marks they lack (markdown._TRIGGERED):
-    random texts mixing every construct, and near misses of each mark, give the same HTML as
-    the parser with every rule."""
+    """Texts are parsed with the rules switched off whose marks they lack
+    (markdown_fast._TRIGGERED): random texts mixing every construct, and near misses of each
+    mark, give the same HTML as markdown-it without the fast paths."""
     pieces = [
         "Un paragraphe simple", "# Titre", "## Titre deux ##", "Titre\n===", "Sous-titre\n---",
         "- point\n- autre", "1. un\n2. deux", "* étoile", "> citation\n> suite", ">",
@@ -167,10 +160,7 @@ def test_parsers_without_the_rules_a_text_cannot_use_give_the_same_html() -> Non
     ]
     # The reference: every rule, markdown-it's own marks where its text rule stops, and its own
     # inline parsing of every piece.
-    reference = _make_parser()
-    reference.inline.terminator_re = ParserInline().terminator_re
-    reference.core.ruler.at("inline", markdown_it_inline)
-    reference.core.ruler.at("block", markdown_it_block)
+    reference = parser(0, fast=False)
     assert reference.inline.terminator_re.pattern != _MD.inline.terminator_re.pattern
     rng = random.Random(195)
     for _ in range(3000):
@@ -179,10 +169,10 @@ def test_parsers_without_the_rules_a_text_cannot_use_give_the_same_html() -> Non
             text = text.replace("\n\n", "\n")
         if rng.random() < 0.3:  # pieces inside one paragraph, where inline rules meet
             text = text.replace("\n", " ")
-        ours = _parser_for(text)
+        ours = parser_for(text)
         assert ours.renderer.render(ours.parse(text, {}), ours.options, {}) == \
             reference.renderer.render(reference.parse(text, {}), reference.options, {}), text
-    assert len({id(_parser_for(piece)) for piece in pieces}) > 10  # rules were switched off
+    assert len({id(parser_for(piece)) for piece in pieces}) > 10  # rules were switched off
 
 
 def _tokens(tokens: list[Token]) -> list[tuple]:
@@ -192,7 +182,7 @@ def _tokens(tokens: list[Token]) -> list[tuple]:
 
 def test_text_without_inline_marks_gets_the_inline_parsers_own_tokens() -> None:
     """Pieces with none of the marks where an inline rule starts skip markdown-it's inline
-    parser (markdown._parse_inlines): their tokens must be the ones it gives, for random
+    parser (markdown_fast._parse_inlines): their tokens must be the ones it gives, for random
     texts of line ends, spaces, tabs, near misses of every mark (! ] } ^ # : - >) and, now and
     then, a mark itself."""
     rng = random.Random(195)
@@ -209,7 +199,7 @@ def test_text_without_inline_marks_gets_the_inline_parsers_own_tokens() -> None:
         plain_ones += _INLINE_MARKS.search(content) is None
         ours = [Token("inline", "", 0, content=content)]
         theirs = [Token("inline", "", 0, content=content)]
-        _parse_inlines(StateCore(content, _MD, {}, ours))  # type: ignore[arg-type]
+        markdown_fast._parse_inlines(StateCore(content, _MD, {}, ours))  # type: ignore[arg-type]
         markdown_it_inline(StateCore(content, _MD, {}, theirs))  # type: ignore[arg-type]
         assert _tokens(ours) == _tokens(theirs), repr(content)
     assert plain_ones > 10000
@@ -221,19 +211,10 @@ def test_text_without_inline_marks_gets_the_inline_parsers_own_tokens() -> None:
             reference_html(text), repr(text)
 
 
-@functools.cache
-def _reference() -> MarkdownIt:
-    """Flash's parser with every rule, and markdown-it's own parsing of every block and inline
-    piece."""
-    parser = _make_parser()
-    parser.core.ruler.at("inline", markdown_it_inline)
-    parser.core.ruler.at("block", markdown_it_block)
-    return parser
-
-
 def reference_html(text: str) -> str:
-    parser = _reference()
-    return parser.renderer.render(parser.parse(text, {}), parser.options, {})
+    """The HTML of Flash's parser without flash.markdown_fast: markdown-it's own parsing."""
+    reference = parser(0, fast=False)
+    return reference.renderer.render(reference.parse(text, {}), reference.options, {})
 
 
 # Lines for random texts: prose (bold, italics, links, images, figures, French quotes…), and
@@ -276,20 +257,18 @@ def _simple_text(rng: random.Random, near_misses: float) -> str:
 
 def test_simple_texts_get_the_block_parsers_own_tokens() -> None:
     """Texts of paragraphs, headings, one-line list items and quotes skip markdown-it's block
-    parser (flash.blocks): their tokens must be the ones it gives, every field compared, and
-    every other text must be left to it."""
-    from flash import blocks
-
-    assert _parse_blocks in [rule.fn for rule in _MD.core.ruler.__rules__]
+    parser (markdown_fast.block_tokens): their tokens must be the ones it gives, every field
+    compared, and every other text must be left to it."""
+    assert markdown_fast._parse_blocks in [rule.fn for rule in _MD.core.ruler.__rules__]
     for fields in ({}, {"map": [1, 3], "level": 2, "content": "a", "children": []},
                    {"markup": "##", "hidden": True}):
-        assert blocks._token("inline", "p", 1, **fields) == \
+        assert markdown_fast._token("inline", "p", 1, **fields) == \
             Token("inline", "p", 1, block=True, **fields)  # type: ignore[arg-type]
     rng = random.Random(195)
     fast = 0
     for number in range(40000):
         text = _simple_text(rng, 0.05 if number % 2 else 0.6)
-        ours = blocks.parse(text)
+        ours = markdown_fast.block_tokens(text)
         if ours is None:
             continue
         fast += 1
@@ -304,3 +283,37 @@ def test_simple_texts_get_the_block_parsers_own_tokens() -> None:
             reference_html(text), repr(text)
 
 
+
+
+_PIECES = [*"ab é«»’\n\t#>-*_+=~`|<{}[]()!^:\\&;.1)0", "https://a.fr/é", "](", "]: ", "```",
+           "    ", "- ", "> ", "# ", "1. ", "[^1]", "<div>", "&amp;", "{.x}", "\r\n", "\0", "\n\n"]
+_MARKDOWNISH = st.lists(st.sampled_from(_PIECES), max_size=120).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_MARKDOWNISH)
+def test_the_fast_paths_give_markdown_its_own_html(text: str) -> None:
+    """The one switch: any text renders to the same HTML, plain text and word count with
+    flash.markdown_fast as without it (markdown-it alone)."""
+    fast, plain = render(text), render(text, fast=False)
+    assert (fast.html, fast.text, fast.words) == (plain.html, plain.text, plain.words)
+
+
+def test_the_fast_paths_give_the_same_html_for_the_sample_and_the_benchmark_archive() -> None:
+    import sys
+    from pathlib import Path
+
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "bench"))
+    import tempfile
+
+    from corpus import generate
+    with tempfile.TemporaryDirectory() as folder:
+        generate(Path(folder), 30, 6, seed=3)
+        texts = [path.read_text(encoding="utf-8") for path in
+                 [*Path(folder).rglob("*.md"), *(root / "issues").rglob("*.md")]]
+    assert len(texts) > 180
+    for text in texts:
+        body = text.split("\n---\n", 2)[-1]
+        assert render(body).html == render(body, fast=False).html

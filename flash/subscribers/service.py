@@ -62,7 +62,6 @@ from flash.templates import make_environment
 
 MAX_BODY = 8 * 1024  # a sign-up form is a few hundred bytes
 CLIENT_WINDOW, ADDRESS_WINDOW = 600.0, 3600.0
-ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 @dataclass(frozen=True)

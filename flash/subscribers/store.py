@@ -150,7 +150,6 @@ def _create_all(connection: Connection) -> None:
 # Versioned migrations, applied in order, each once, each in its own transaction. A new
 # version appends a function here; a released one is never edited.
 MIGRATIONS = [(1, _create_all)]
-LATEST = MIGRATIONS[-1][0]
 
 
 class StoreError(Exception):
