@@ -44,7 +44,7 @@ class Archive:
     def more_from(self, article: Article, limit: int = 3) -> tuple[Article, ...]:
         same = self.by_organisation.get(article.organisation.slug, ())
         # Only the first few are needed: stop there, not after the organisation's whole archive.
-        return tuple(islice((a for a in same if a.source != article.source), limit))
+        return tuple(islice((a for a in same if a is not article), limit))  # one corpus
 
 
 def build_archive(corpus: Corpus) -> Archive:

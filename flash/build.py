@@ -301,8 +301,9 @@ def _write_pages(report: BuildReport, staging: Staging, store: Store, env: Envir
         pages: list[Page] = plan(archive, per_page=settings.per_page, printed=printed)
         page_keys: list[str] | list[Callable[[], str]]
         if not cold:
-            page_keys = [_page_key(keys.fingerprints, keys.site, keys.texts, page)
-                         for page in pages]
+            page_keys = store.keys(keys.site, pages, lambda page: page.url,
+                                   lambda page: page.signature(),
+                                   partial(_page_key, keys.fingerprints, keys.site, keys.texts))
         else:  # nothing to compare with: the workers compute the keys of what they render
             page_keys = [partial(_page_key, keys.fingerprints, keys.site, keys.texts, page)
                          for page in pages]

@@ -11,14 +11,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flash.value_digest import digest_of
+from flash.value_digest import Value, digest_of
 
 if TYPE_CHECKING:
     from flash.diagnostics import Diagnostic
 
 
 @dataclass(frozen=True, slots=True)
-class Image:
+class Image(Value):
     source: Path  # absolute path of the original file
     key: str  # path relative to the content root, posix: stable identity for outputs
     alt: str
@@ -30,13 +30,13 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
-class Link:
+class Link(Value):
     label: str
     url: str
 
 
 @dataclass(frozen=True, slots=True)
-class Organisation:
+class Organisation(Value):
     slug: str
     name: str
     url: str | None
@@ -47,7 +47,7 @@ class Organisation:
 
 
 @dataclass(frozen=True, slots=True)
-class Theme:
+class Theme(Value):
     slug: str
     label: str
     description: str | None = None
@@ -68,6 +68,8 @@ class IssueHead:
     @cached_property
     def fingerprint(self) -> bytes:
         return digest_of(b"IssueHead", *(getattr(self, name) for name in _HEAD_FIELDS))
+
+    text_fingerprint = b""  # no article text of its own
 
 
 _HEAD_FIELDS = ("number", "date", "title", "intro_html", "preheader", "cover", "folder")

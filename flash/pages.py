@@ -5,16 +5,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from flash import urls
 from flash.archive import Archive
 from flash.model import Article
+from flash.value_digest import Value, signature
 
 
 @dataclass(frozen=True)
-class Pagination:
+class Pagination(Value):
     page: int
     pages: int
     previous_url: str | None
@@ -33,15 +33,22 @@ class Page:
     feed: str | None = None  # this page's own Atom feed, when it has one
     in_sitemap: bool = True
 
-    @cached_property
+    @property
     def path(self) -> str:
         return urls.output_path(self.url)
 
-    @cached_property
+    @property
     def sitemap_entry(self) -> str:
         """What layouts/sitemap.xml shows of the page: its URL and its issue's date."""
         issue = self.context.get("issue")
         return f"{self.url} {issue.date.isoformat() if issue else '-'}"
+
+    def signature(self) -> list:
+        """What the page shows, as it compares by value (see value_digest.signature)."""
+        shows = signature(self.context)
+        shows += (self.template, self.kind, self.title, self.description, self.feed,
+                  self.in_sitemap)
+        return shows
 
 
 def _paginate(articles: tuple[Article, ...], per_page: int, url_of) -> Iterator[

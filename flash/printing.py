@@ -40,6 +40,7 @@ from flash.paths import image_cache_dir, print_cache_dir
 from flash.settings import Settings
 from flash.templates import month
 from flash.typography import NBSP, french
+from flash.value_digest import Value
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -68,7 +69,7 @@ def file_size(size: int) -> str:
 
 
 @dataclass(frozen=True)
-class PrintFile:
+class PrintFile(Value):
     url: str
     size: int  # bytes
 
@@ -79,7 +80,7 @@ class PrintFile:
 
 
 @dataclass(frozen=True)
-class Printed:
+class Printed(Value):
     """An issue's two PDFs, as its page and its e-mail link to them."""
 
     edition: PrintFile

@@ -10,8 +10,9 @@ folder is always safe."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flash.manifests import Manifests
 from flash.output import Staging
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from flash.model import SiteView
     from flash.render import Fragments
     from flash.validate import Listed
+
+T = TypeVar("T")
 
 
 class Store:
@@ -44,6 +47,12 @@ class Store:
     def checked_all(self) -> None:
         """The content is checked: the parsed files are no longer needed in memory."""
         self.parsed.forget()
+
+    def keys(self, salt: str, items: Sequence[T], name: Callable[[T], str],
+             signature: Callable[[T], Any], compute: Callable[[T], str]) -> list[str]:
+        """The key of each item (a page): compute(item). `signature`: what its key is made
+        of but `salt`, compared by value (value_digest.signature); `name`: its own name."""
+        return [compute(item) for item in items]
 
     def fragments(self, env: Environment, site: SiteView, salt: str) -> Fragments:
         from flash.render import Fragments
@@ -80,9 +89,26 @@ class MemoryStore(Store):
         self.checked = {}
         self.listed = Listed()
         self._fragments: Fragments | None = None
+        self._keys: dict[str, tuple[Any, str]] = {}  # name -> (signature, key): see keys
+        self._keys_salt = ""
 
     def checked_all(self) -> None:
         pass  # the next build reuses the parsed files
+
+    def keys(self, salt: str, items: Sequence[T], name: Callable[[T], str],
+             signature: Callable[[T], Any], compute: Callable[[T], str]) -> list[str]:
+        """As Store.keys, the last build's key kept for an item of the same name and signature
+        (and salt): after an edit, most pages of the archive show what they showed."""
+        known = self._keys if self._keys_salt == salt else {}
+        self._keys, self._keys_salt = {}, salt
+        found = []
+        for item in items:
+            shows = signature(item)
+            old = known.get(name(item))
+            key = old[1] if old is not None and old[0] == shows else compute(item)
+            self._keys[name(item)] = (shows, key)
+            found.append(key)
+        return found
 
     def fragments(self, env: Environment, site: SiteView, salt: str) -> Fragments:
         from flash.render import Fragments

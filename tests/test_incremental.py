@@ -496,3 +496,43 @@ def test_each_kind_of_edit_gives_the_clean_build(source: Path, tmp_path: Path, k
     clean = tmp_path / "clean"
     build(source, clean, settings, search_on=False, use_cache=False)
     assert_same_site(site, clean)
+
+
+def test_page_signatures_compare_by_value_not_by_identity(source: Path) -> None:
+    """Two loads of the same files give distinct objects with equal signatures; after a
+    title edit, exactly the pages given the article or its issue (its page, its issue's, its
+    neighbours', lists, cards) get another signature."""
+    from flash.archive import build_archive
+    from flash.build import load
+    from flash.pages import plan
+
+    def pages() -> dict[str, object]:
+        corpus, _ = load(source)
+        return {page.url: page for page in plan(build_archive(corpus), per_page=5)}
+
+    first, again = pages(), pages()
+    assert all(first[url] is not again[url] for url in first)
+    assert all(first[url].signature() == again[url].signature() for url in first)
+    edited = sorted(source.rglob("*.md"))[5]
+    text = edited.read_text(encoding="utf-8")
+    edited.write_text(text.replace("title: ", "title: Nouveau titre, ", 1), encoding="utf-8")
+    after = pages()
+    changed = {url for url in first if first[url].signature() != after[url].signature()}
+    showing = {url for url, page in after.items()
+               if any(getattr(value, "source", None) == edited for value in _walk(page.context))}
+    assert changed and changed == showing, changed ^ showing
+    assert len(changed) < len(first) / 2
+
+
+def _walk(value: object):
+    """Every value a page is given, an issue's articles included."""
+    if hasattr(value, "articles") and hasattr(value, "head"):
+        yield from _walk(value.articles)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _walk(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _walk(item)
+    else:
+        yield value
