@@ -1,3 +1,5 @@
+"""`python -m flash`: the `flash` command."""
+
 from flash.cli import run
 
 run()

@@ -163,19 +163,17 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
     build's; `meanwhile`: the caller's work, done while other cores parse; `search_index`:
     `flash serve`'s live index; `printing`: the PDFs."""
     report = BuildReport()
-    printing = printing and settings.print
     check_target(output, source)
     store = store or Store(source, enabled=use_cache)
     folders = _Folders(project_dirs(settings, "layouts"), project_dirs(settings, "assets"))
+    printing = printing and settings.print
     seen = _Seen()
     if use_cache and skip_if_unchanged:
-        seen = _look_for_changes(report, store, source, output, folders, repr((
-            code_digest(), settings, drafts, search_on, emails, printing,
-            importlib.util.find_spec("pagefind_bin") is not None)))
-        if seen.last is not None:  # nothing changed since the site online was built
-            report.pages, report.files, report.articles, report.issues, report.warnings = (
-                seen.last)
-            return report
+        seen = _look_for_changes(report, store, source, output, folders,
+                                 (settings, drafts, search_on, emails, printing))
+    if seen.last is not None:  # nothing changed since the site online was built
+        report.pages, report.files, report.articles, report.issues, report.warnings = seen.last
+        return report
     corpus, archive = _read_and_check(report, store, source, drafts, folders, seen, meanwhile)
     env = _environment(store, folders.layouts, folders.layouts_key)
     assets = collect_assets(folders.assets, corpus)
@@ -183,26 +181,34 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
     with _stage(report, "plan"):
         keys = _Keys.for_build(folders, site, settings)
         staging, cold = store.staging(output, use_cache)
-    try:
-        printed: dict[int, Printed] = {}  # first: the issue pages and e-mails show their sizes
+    with _undone_on_failure(staging, store, folders):
+        printed: dict[int, Printed] = {}  # first: pages and e-mails show the PDFs' sizes
         if printing:
             with _stage(report, "version imprimable"):
-                printed = _write_prints(staging, keys.fingerprints, keys.site, corpus, env,
-                                        settings, source, report, use_cache)
+                printed = _write_prints(staging, keys, corpus, env, settings, source, report,
+                                        use_cache)
         pages, rendered = _write_pages(report, staging, store, env, site, settings, archive,
                                        keys, printed, cold)
         _write_extras(staging, site, corpus, settings, source, assets)
         if emails:
             with _stage(report, "e-mails"):
-                report.rendered += _write_emails(staging, keys.fingerprints, keys.site, corpus,
-                                                 env, site, settings, printed)
+                report.rendered += _write_emails(staging, keys, corpus, env, site, settings,
+                                                 printed)
         with _stage(report, "images et fichiers"):
             _write_files(staging, corpus, source, assets)
         with _stage(report, "index de recherche"):
             report.indexed = _index(staging, env, site, pages, rendered, search_index)
         with _stage(report, "écriture"):
             _publish(report, staging, store, output, pages, archive, corpus, seen)
-        report.corpus = corpus
+    report.corpus = corpus
+    return report
+
+
+@contextmanager
+def _undone_on_failure(staging: Staging, store: Store, folders: _Folders) -> Iterator[None]:
+    """Whatever fails, the output folder stays as it was; a missing layout says which."""
+    try:
+        yield
     except BaseException as exc:
         staging.abort()
         missing = layout_problem(exc, folders.layouts)
@@ -211,7 +217,6 @@ def build(source: Path, output: Path, settings: Settings, *, drafts: bool = Fals
         raise
     finally:
         store.parsed.wait()
-    return report
 
 
 @dataclass
@@ -239,11 +244,14 @@ class _Seen:
 
 
 def _look_for_changes(report: BuildReport, store: Store, source: Path, output: Path,
-                      folders: _Folders, options: str) -> _Seen:
+                      folders: _Folders, options: tuple) -> _Seen:
+    """The sources' stamp (with the options and Flash's code), and the summary of the last
+    build into `output` if it had the same."""
     with _stage(report, "vérification des changements"):
         seen = _Seen()
+        options = (code_digest(), *options, importlib.util.find_spec("pagefind_bin") is not None)
         seen.stamp, seen.trusted = tree_stamp([source, *folders.layouts, *folders.assets],
-                                              options, seen.stats)
+                                              repr(options), seen.stats)
         seen.last = store.manifests.summary(output, seen.stamp)
         return seen
 
@@ -313,8 +321,8 @@ def _write_pages(report: BuildReport, staging: Staging, store: Store, env: Envir
                                             and staging.fresh(job[0], job[1]))]
         if len(todo) >= PARALLEL_PAGES:
             # The process saving the parse cache copies much of this one's memory as it goes:
-            # rendering workers forked meanwhile made the build's peak memory (237 MB at 6,000
-            # articles). At 1,200 it is done by now.
+            # rendering workers forked meanwhile would raise the build's peak memory (see
+            # BENCHMARKS.md).
             store.parsed.wait()
         _render(staging, env, todo)
         report.rendered += [path for path, *_ in todo]
@@ -506,8 +514,8 @@ def _render(staging: Staging, env: Environment, todo: list[Job]) -> None:
 PARALLEL_PAGES = 200  # below this, a forked worker costs more than it saves
 
 
-def _write_emails(staging: Staging, fingerprints: Fingerprints, site_key: str, corpus: Corpus,
-                  env: Environment, site: SiteView, settings: Settings,
+def _write_emails(staging: Staging, keys: _Keys, corpus: Corpus, env: Environment,
+                  site: SiteView, settings: Settings,
                   printed: dict[int, Printed] | None = None) -> list[str]:
     """Each issue's e-mail files, as a group keyed by what they show (the sizes of its PDFs
     too): only changed issues are composed again."""
@@ -517,8 +525,8 @@ def _write_emails(staging: Staging, fingerprints: Fingerprints, site_key: str, c
     todo = []
     for issue in corpus.issues:
         name = f"e-mail {issue.number}"
-        key = fingerprints.key(site_key, "e-mail", issue, issue.text_fingerprint,
-                               printed.get(issue.number))
+        key = keys.fingerprints.key(keys.site, "e-mail", issue, issue.text_fingerprint,
+                                    printed.get(issue.number))
         if not staging.reuse(name, key):
             todo.append((issue, name, key))
 
@@ -537,13 +545,14 @@ def _write_emails(staging: Staging, fingerprints: Fingerprints, site_key: str, c
     return staging.written[before:]
 
 
-def _write_prints(staging: Staging, fingerprints: Fingerprints, site_key: str, corpus: Corpus,
-                  env: Environment, settings: Settings, source: Path, report: BuildReport,
-                  use_cache: bool) -> dict[int, Printed]:
+def _write_prints(staging: Staging, keys: _Keys, corpus: Corpus, env: Environment,
+                  settings: Settings, source: Path, report: BuildReport, use_cache: bool
+                  ) -> dict[int, Printed]:
     """Each issue's printable edition and poster, keyed by what they show (the poster: the
     titles, not the texts); only PDFs with a new key are made. Returns their URLs and sizes."""
     from flash import printing
 
+    fingerprints, site_key = keys.fingerprints, keys.site
     jobs = [printing.Job(issue,
                          fingerprints.key(site_key, "impression", issue,
                                           issue.text_fingerprint),

@@ -158,10 +158,9 @@ def build(source: str | None, output: str | None, base_url: str | None, drafts: 
     settings = settings.with_overrides(base_url=base_url)
     target = Path(output) if output else settings.root / settings.output
     if _own_process():
-        # The process ends with the build. Python's cycle collector would run some 200 times in a
-        # build of 1,200 articles (≈ 30 ms; with a higher threshold, fewer but longer passes, one
-        # of them while the other core waited), only to find the few cycles a build leaves
-        # behind (≈ 20,000 small objects, 2 MB), which the exit frees.
+        # The process ends with the build. Python's cycle collector would run hundreds of times
+        # in a large build only to find the few cycles it leaves behind, which the exit frees
+        # (see the README's "Build speed").
         gc.disable()
     try:
         with _status("Construction du site…"):

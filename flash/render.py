@@ -35,9 +35,9 @@ class Fragments:
         self.env = env
         self.site = site
         self.salt = salt
-        # Feed entries hold whole articles: a cold build renders each where it is shown (kept,
-        # they took 7 MB more at 6,000 articles, for no measurable time); `flash serve` keeps
-        # them from one build to the next.
+        # Feed entries hold whole articles: a cold build renders each where it is shown, as
+        # keeping them costs memory and saves no time there; `flash serve` keeps them from one
+        # build to the next.
         self.keep_entries = keep_entries
         self.pieces: dict[tuple, Markup] = {}  # those this build used: the next one's previous
         self._previous = previous or {}

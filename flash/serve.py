@@ -102,10 +102,10 @@ class Preview:
         self.stamp = stamp
         start = time.perf_counter()
         self.store.parsed.stats = stats  # the build need not look at every file again
-        # Python's cycle collector would run some 20 times in a rebuild (2–4 ms), and every
-        # few rebuilds make a full pass over the archive kept in memory (25 ms at 1,200
-        # articles), only to find the few cycles a build leaves. It is off during a rebuild;
-        # then what the rebuild left is set aside (frozen) until the preview is idle.
+        # Python's cycle collector would run many times in a rebuild, and now and then make a
+        # full pass over the archive kept in memory, only to find the few cycles a build
+        # leaves. It is off during a rebuild; then what the rebuild left is set aside (frozen)
+        # until the preview is idle.
         gc.disable()
         self.garbage = True
         try:
