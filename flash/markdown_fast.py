@@ -12,7 +12,6 @@ conditions do not hold (another markdown-it, other rules, a text it is not sure 
 - Plain pieces: pieces of prose holding none of the marks where an inline rule may start get
   their text and line-break tokens without markdown-it's inline parser.
 - Rules a text cannot use: a text lacking the marks a rule needs is parsed with that rule off.
-- Stops: markdown-it's text rule stops only at the marks Flash's rules react to.
 - Plain links: http(s) addresses markdown-it's normalizeLink would return unchanged skip it.
 
 What each is worth is measured by bench/markdown_bench.py (figures in BENCHMARKS.md).
@@ -296,16 +295,10 @@ def _line_end(children: list[Token], text: str, broken: bool) -> None:
         children.append(Token(kind, "br", 0))
 
 
-# The marks where markdown-it's text rule stops to try the inline rules: the ones Flash's rules
-# react to (line end, ! & * < [ backslash ] ^ _ ` { } ~; "]" ends link labels). markdown-it's
-# own set also stops at # $ % + - : = > @ for other plugins: French prose is full of hyphens
-# and colons, and each stop tried every rule in vain (≈ 3 % of the parsing time).
-_STOPS = re.compile(r"[\n!&*<\[\\\]^_`{}~]")
-
 # markdown-it tries its rules at every line (block rules) and at every punctuation mark
 # (inline rules). Many can only match where certain characters occur: a text without any of
-# them is parsed with those rules off, which gives the same tokens with fewer calls (≈ 10 % of
-# the parsing time for a typical article). (any of these in the text, block rules, inline rules)
+# them is parsed with those rules off, which gives the same tokens with fewer calls.
+# (any of these in the text, block rules, inline rules)
 _TRIGGERED: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
     (("|",), ("table",), ()),
     (("    ", "\t"), ("code",), ()),  # indented code: four columns of spaces or a tab
@@ -371,7 +364,7 @@ def _normalize_source(state: StateCore) -> None:
 
 
 # Each fast path by name, for bench/markdown_bench.py to measure what each is worth.
-PATHS = frozenset(("blocks", "plain", "rules", "stops", "links", "newlines"))
+PATHS = frozenset(("blocks", "plain", "rules", "links", "newlines"))
 
 
 def install(md: MarkdownIt, absent: int = 0, paths: frozenset[str] = PATHS) -> None:
@@ -386,8 +379,6 @@ def install(md: MarkdownIt, absent: int = 0, paths: frozenset[str] = PATHS) -> N
         md.core.ruler.at("block", _parse_blocks)
     if "links" in paths:
         md.normalizeLink = _normalize_link  # type: ignore[method-assign]
-    if "stops" in paths and hasattr(md.inline, "terminator_re"):  # markdown-it-py 4.1 and later
-        md.inline.terminator_re = _STOPS
     if "rules" in paths:
         for bit, (_, block_rules, inline_rules) in enumerate(_TRIGGERED):
             if absent >> bit & 1:

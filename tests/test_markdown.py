@@ -158,10 +158,7 @@ def test_parsers_without_the_rules_a_text_cannot_use_give_the_same_html() -> Non
         "Saint-Étienne : 12 % de plus", "a-b:c=d+e>f@g#h$i", "[lien-ici](https://d.fr/a-b)",
         "*x*{.c}-suite", "**gras**: -- : @nom", "- [ ] tâche", "100 % = 2 + 2 > 3 @ #5 $",
     ]
-    # The reference: every rule, markdown-it's own marks where its text rule stops, and its own
-    # inline parsing of every piece.
-    reference = parser(0, fast=False)
-    assert reference.inline.terminator_re.pattern != _MD.inline.terminator_re.pattern
+    reference = parser(0, fast=False)  # every rule, markdown-it's own parsing of every piece
     rng = random.Random(195)
     for _ in range(3000):
         text = "\n\n".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
