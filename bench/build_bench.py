@@ -453,7 +453,9 @@ def bench_size(issues: int, per_issue: int, runs: int, hugo: str, pelican: Path)
     flash_cache = work / "flash" / ".flash-cache"
     hugo_out = work / "hugo" / "public"
     pelican_out = work / "pelican" / "output"
-    build_command = [str(FLASH), "build", "-s", str(source), "-o", str(flash_out), "--profile"]
+    # Without the printable edition, which Hugo and Pelican do not make (bench/print_bench.py)
+    build_command = [str(FLASH), "build", "-s", str(source), "-o", str(flash_out), "--profile",
+                     "--no-print"]
     print(f"\n{issues} numéros × {per_issue} articles = {len(articles)} articles "
           f"({runs} passes alternées, médiane)", flush=True)
 
@@ -505,7 +507,7 @@ def bench_size(issues: int, per_issue: int, runs: int, hugo: str, pelican: Path)
     def full_cold(sample: bool = False) -> Run:
         set_aside(flash_out, trash)
         set_aside(flash_cache, trash)
-        return measure([*build_command, "--no-print"], sample=sample)
+        return measure(build_command, sample=sample)
 
     pagefind = pagefind_binary()
 
