@@ -1,4 +1,5 @@
-"""French typography for running text (never for code, URLs or HTML attributes).
+"""French typography for running text (never for code, URLs or HTML attributes), and the
+figures and counts of messages.
 
 Every article goes through here piece by piece, so each rule first checks with `in` (a fast
 scan) that its character is present, and the regular expressions start with the character
@@ -147,3 +148,25 @@ def french(text: str, quotes: Quotes | None = None) -> str:
         last = match.end()
     pieces.append(_punctuation(quotes.replace(text[last:])))
     return "".join(pieces)
+
+
+# Counts in messages to the team (`flash send`, `flash subscribers`, `flash check`…)
+
+def number(value: float) -> str:
+    """French figures: 1 234 (narrow no-break space), 2,5."""
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", NNBSP)
+    return f"{value:,.2f}".rstrip("0").replace(",", NNBSP).replace(".", ",")
+
+
+def count(value: float, singular: str, plural: str | None = None) -> str:
+    """« 0 message », « 1 message », « 2 messages »: French takes the plural from two on."""
+    word = singular if abs(value) < 2 else (plural or _plural(singular))
+    return f"{number(value)} {word}"
+
+
+def _plural(phrase: str) -> str:
+    """Each word of « adresse invalide » or « déjà envoyé » that agrees takes its s."""
+    invariable = {"à", "de", "en", "déjà", "sans", "par", "au", "plus", "du", "la", "le"}
+    words = phrase.split(" ")
+    return " ".join(w if w in invariable or w.endswith(("s", "x")) else w + "s" for w in words)

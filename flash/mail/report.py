@@ -7,29 +7,12 @@ from flash.mail.campaign import Campaign
 from flash.mail.send import Outcome
 from flash.mail.subscribers import SubscriberList
 from flash.settings import SmtpSettings
+from flash.typography import count, number
+
+__all__ = ["count", "number"]  # with the sentences below, which use them
 
 SECURITY_LABELS = {"starttls": "STARTTLS", "ssl": "SSL/TLS", "none": "sans chiffrement"}
 NBSP, NNBSP = "\u00a0", "\u202f"
-
-
-def number(value: float) -> str:
-    """French figures: 1 234 (narrow no-break space), 2,5."""
-    if float(value).is_integer():
-        return f"{int(value):,}".replace(",", NNBSP)
-    return f"{value:,.2f}".rstrip("0").replace(",", NNBSP).replace(".", ",")
-
-
-def count(value: float, singular: str, plural: str | None = None) -> str:
-    """« 0 message », « 1 message », « 2 messages »: French takes the plural from two on."""
-    word = singular if abs(value) < 2 else (plural or _plural(singular))
-    return f"{number(value)} {word}"
-
-
-def _plural(phrase: str) -> str:
-    """Each word of « adresse invalide » or « déjà envoyé » that agrees takes its s."""
-    invariable = {"à", "de", "en", "déjà", "sans", "par", "au", "plus", "du", "la", "le"}
-    words = phrase.split(" ")
-    return " ".join(w if w in invariable or w.endswith(("s", "x")) else w + "s" for w in words)
 
 
 def rate(smtp: SmtpSettings) -> str:

@@ -10,20 +10,20 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from flash.mail.report import count as n
-from flash.mail.report import number
 from flash.settings import Settings, SettingsError, load_settings
-from flash.subscribers.store import (
-    STATUS_LABELS,
-    STATUSES,
-    Store,
-    StoreError,
-    database_url,
-    open_store,
-)
+from flash.subscribers.statuses import STATUS_LABELS, STATUSES
+from flash.typography import count as n
+from flash.typography import number
+
+if TYPE_CHECKING:
+    from flash.subscribers.store import Store
+
+# SQLAlchemy and the rest of the service are imported by the commands that use them: the
+# `flash` command lists these without loading them.
 
 DATABASE_ENV = "FLASH_SUBSCRIBERS_DATABASE"
 NBSP = "\u00a0"
@@ -44,11 +44,15 @@ def settings_for(project: str | None) -> Settings:
 
 def database_of(settings: Settings) -> str:
     """The environment variable wins: it may hold a password, which no file should."""
+    from flash.subscribers.store import database_url
+
     return database_url(os.environ.get(DATABASE_ENV) or settings.subscribers_database,
                         settings.root)
 
 
 def store_of(settings: Settings) -> Store:
+    from flash.subscribers.store import StoreError, open_store
+
     try:
         return open_store(database_of(settings))
     except StoreError as exc:
@@ -115,6 +119,7 @@ def import_command(file: str, source: str, project: str | None) -> None:
     """Ajoute les abonnés d’une liste CSV (export Excel accepté). Les adresses désabonnées,
     effacées ou en erreur définitive ne sont jamais réinscrites."""
     from flash.mail.subscribers import ListError, read_list
+    from flash.subscribers.store import StoreError
 
     if not source.strip():
         _fail(f"--source ne peut pas être vide{NBSP}: dites d’où vient le consentement")
@@ -234,7 +239,7 @@ def copy(target: str, project: str | None) -> None:
     """Copie toute la base (abonnés, consentements, exclusions, statistiques) vers une autre
     base vide, par exemple de SQLite vers PostgreSQL (postgresql://utilisateur:mot de
     passe@hôte/base)."""
-    from flash.subscribers.store import copy_all
+    from flash.subscribers.store import StoreError, copy_all, database_url, open_store
 
     settings = settings_for(project)
     source = store_of(settings)

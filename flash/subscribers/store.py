@@ -53,11 +53,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from flash.mail.subscribers import Recipient
 from flash.mail.unsubscribe import normalise
+from flash.subscribers.statuses import (  # noqa: F401  (also read from here)
+    CONFIRMED,
+    PENDING,
+    STATUS_LABELS,
+    STATUSES,
+    UNSUBSCRIBED,
+)
 
-PENDING, CONFIRMED, UNSUBSCRIBED = "pending", "confirmed", "unsubscribed"
-STATUSES = (PENDING, CONFIRMED, UNSUBSCRIBED)
-STATUS_LABELS = {PENDING: "en attente de confirmation", CONFIRMED: "confirmé",
-                 UNSUBSCRIBED: "désabonné"}
 # Bounces: one permanent failure suppresses; temporary ones do after this many, on as many
 # different days (a full mailbox for a week, not a relay's bad afternoon).
 SOFT_BOUNCES_TO_SUPPRESS = 3
