@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from flash.build import BuildReport
+    from flash.mail.campaign import Campaign
+    from flash.mail.send import Outcome
 
 install()  # click's words in French, before the commands below are declared
 
@@ -347,10 +349,8 @@ def send(number: int, to: str | None, list_path: str | None, from_database: bool
 
     Relancer la même commande après une interruption reprend l’envoi là où il s’était arrêté,
     sans jamais envoyer deux fois le numéro à la même personne."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     from flash.mail import report
-    from flash.mail.campaign import CampaignError, prepare, reach, record_outcome, run
+    from flash.mail.campaign import CampaignError, prepare, reach, record_outcome
 
     settings, folder = _settings(source)
     settings = settings.with_overrides(base_url=base_url)
@@ -372,8 +372,6 @@ def send(number: int, to: str | None, list_path: str | None, from_database: bool
         err.print(f"[bold]{escape(where)}[/]\u00a0: [yellow]{escape(problem.message)}[/]")
     composed = campaign.composed
     todo = campaign.to_send
-    sent_before, failed_before = campaign.count("sent"), campaign.count("failed")
-    uncertain_before = campaign.count("sending")
     content = "articles complets" if composed.mode == "full" else "résumés"
     out.print(f"[bold]{escape(composed.subject)}[/] ({content}, "
               f"{composed.html_bytes / 1024:.0f}\u202fKo de HTML)")
@@ -382,14 +380,7 @@ def send(number: int, to: str | None, list_path: str | None, from_database: bool
             out.print(escape(line))
     out.print(escape(report.plan_line(campaign)))
     if dry_run:
-        for line in report.dry_run_lines(campaign, settings.smtp):
-            out.print(escape(line))
-        for recipient in todo[:20]:
-            label = f" ({escape(recipient.name)})" if recipient.name else ""
-            line = f"ligne {recipient.line}\u00a0: " if list_path else ""
-            out.print(f"  {line}{escape(recipient.email)}{label}")
-        if len(todo) > 20:
-            out.print(f"  … et {escape(report.count(len(todo) - 20, 'autre'))}.")
+        _print_dry_run(campaign, settings, bool(list_path))
         return
     if not todo:
         out.print("[green]Rien à envoyer[/]\u00a0: chaque destinataire de la liste a déjà été "
@@ -401,23 +392,8 @@ def send(number: int, to: str | None, list_path: str | None, from_database: bool
     except CampaignError as exc:
         err.print(f"[red bold]Envoi impossible[/]\u00a0: {escape(str(exc))}")
         sys.exit(1)
-    columns = (TextColumn("Envoi"), BarColumn(), TextColumn(
-        "[green]{task.fields[sent]}[/] · [red]{task.fields[failed]}[/] · "
-        "{task.fields[left]}"), TimeRemainingColumn())
-
-    def fields(sent: int, failed: int, left: int) -> dict[str, str]:
-        return {"sent": report.count(sent, "envoyé"), "failed": report.count(failed, "échec"),
-                "left": report.count(left, "restant")}
-
     try:
-        with Progress(*columns, console=err.console, transient=False) as bar:
-            task = bar.add_task("envoi", total=len(campaign.recipients) - uncertain_before,
-                                **fields(sent_before, failed_before, len(todo)))
-
-            def progress(sent: int, failed: int, left: int) -> None:
-                bar.update(task, completed=sent + failed, **fields(sent, failed, left))
-
-            outcome = run(campaign, progress)
+        outcome = _send_with_progress(campaign)
         record_outcome(campaign, outcome)
     except CampaignError as exc:
         err.print(f"[red bold]Envoi arrêté[/]\u00a0: {escape(str(exc))}. Relancez la même "
@@ -428,6 +404,55 @@ def send(number: int, to: str | None, list_path: str | None, from_database: bool
         err.print("[yellow bold]Envoi interrompu[/]\u00a0: relancez la même commande pour le "
                   "reprendre (personne ne recevra le numéro deux fois).")
         sys.exit(130)
+    _print_outcome(outcome, bool(list_path))
+
+
+def _send_with_progress(campaign: Campaign) -> Outcome:
+    """The mailing, with a progress bar: sent · failed · left."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from flash.mail import report
+    from flash.mail.campaign import run
+
+    columns = (TextColumn("Envoi"), BarColumn(), TextColumn(
+        "[green]{task.fields[sent]}[/] · [red]{task.fields[failed]}[/] · "
+        "{task.fields[left]}"), TimeRemainingColumn())
+
+    def fields(sent: int, failed: int, left: int) -> dict[str, str]:
+        return {"sent": report.count(sent, "envoyé"), "failed": report.count(failed, "échec"),
+                "left": report.count(left, "restant")}
+
+    with Progress(*columns, console=err.console, transient=False) as bar:
+        task = bar.add_task("envoi", total=len(campaign.recipients) - campaign.count("sending"),
+                            **fields(campaign.count("sent"), campaign.count("failed"),
+                                     len(campaign.to_send)))
+
+        def progress(sent: int, failed: int, left: int) -> None:
+            bar.update(task, completed=sent + failed, **fields(sent, failed, left))
+
+        return run(campaign, progress)
+
+
+def _print_dry_run(campaign: Campaign, settings: Settings, listed: bool) -> None:
+    """What `flash send --dry-run` found, and the first recipients it would mail."""
+    from flash.mail import report
+
+    todo = campaign.to_send
+    for line in report.dry_run_lines(campaign, settings.smtp):
+        out.print(escape(line))
+    for recipient in todo[:20]:
+        label = f" ({escape(recipient.name)})" if recipient.name else ""
+        line = f"ligne {recipient.line}\u00a0: " if listed else ""
+        out.print(f"  {line}{escape(recipient.email)}{label}")
+    if len(todo) > 20:
+        out.print(f"  … et {escape(report.count(len(todo) - 20, 'autre'))}.")
+
+
+def _print_outcome(outcome: Outcome, listed: bool) -> None:
+    """How a mailing ended: who got it, who was refused or waits, and why; exits with 1 when
+    anyone is left."""
+    from flash.mail import report
+
     out.print(f"[green]{escape(report.sent_line(outcome))}[/]")
     waiting_title = ("En attente (refus en série ou refus temporaires)" if outcome.stopped else
                      "En attente (leur domaine refuse le message, ou refus temporaires\u202f; "
@@ -442,7 +467,7 @@ def send(number: int, to: str | None, list_path: str | None, from_database: bool
         if rows:
             err.print(f"[{colour} bold]{title}[/]\u00a0: {len(rows)}")
             for address, line, error in rows:
-                where = f"ligne {line}\u00a0: " if list_path and line else ""
+                where = f"ligne {line}\u00a0: " if listed and line else ""
                 reason = f" — {escape(error)}" if error else ""
                 err.print(f"  {where}{escape(address)}{reason}")
     if outcome.stopped:
@@ -450,6 +475,7 @@ def send(number: int, to: str | None, list_path: str | None, from_database: bool
         err.print(escape(report.waiting_line(outcome)))
     if outcome.stopped or outcome.failed or outcome.deferred:
         sys.exit(1)
+
 
 @main.command("fmt")
 @SOURCE

@@ -480,154 +480,202 @@ def send_issue(composed: Composed, recipients: Iterable[Recipient], journal: Jou
                clock: Callable[[], float] = time.monotonic) -> Outcome:
     """Sends to every recipient the journal has as `pending`; returns what happened."""
     settings: Settings = composed.settings
-    smtp = settings.smtp
-    password = check_smtp(smtp)
+    password = check_smtp(settings.smtp)
     try:
         sender = mailbox(settings.email_from, "email_from")
     except EmailError as exc:
         raise SendError(str(exc)) from None
-    recipients = list(recipients)
-    journal.add(recipients)
-    states = journal.states(r.key for r in recipients)
-    outcome = Outcome(total=len(recipients))
-    outcome.sent_before = sum(1 for r in recipients if states.get(r.key) == SENT)
-    queue = deque(r for r in recipients if states.get(r.key) == PENDING)
-    waiting: list[tuple[float, int, Recipient]] = []  # (ready at, order, recipient)
-    failed = sum(1 for r in recipients if states.get(r.key) == FAILED)
-    left = len(queue)
-    pacer = _Pacer(float(smtp.rate), sleep, clock)
-    connection = Connection(smtp, password)
-    streak = _Streak()
-    held_domains: dict[str, str] = {}  # domain refusing the message -> why its recipients wait
-    last_hold: tuple[list[Recipient], str] | None = None
-    connect_failures = 0
-    connected = False  # once in this run: a failure before is the settings', not the network's
+    mailing = _Mailing(composed, list(recipients), journal, key, sender, progress, sleep, clock,
+                       Connection(settings.smtp, password))
+    mailing.run()
+    return mailing.outcome()
 
-    def report() -> None:
-        if progress:
-            progress(outcome.sent, failed, left)
 
-    def backoff(attempts: int) -> float:
-        return min(float(smtp.max_retry_delay), float(smtp.retry_delay) * 2 ** max(0, attempts - 1))
+class _Mailing:
+    """One run of `send_issue`: the queue of recipients, those waiting to be tried again, and
+    what happened so far. Every outcome is in the journal before the next message."""
 
-    def later(recipient: Recipient, error: str, counted: bool) -> None:
-        nonlocal left
-        journal.retry(recipient.key, error, counted=counted)
-        attempts = journal.attempts(recipient.key)
-        if attempts >= smtp.max_attempts:
-            left -= 1  # stays pending in the journal: the next run tries again
+    def __init__(self, composed: Composed, recipients: list[Recipient], journal: Journal,
+                 key: bytes | None, sender: Address, progress: Progress | None,
+                 sleep: Callable[[float], None], clock: Callable[[], float],
+                 connection: Connection):
+        self.composed, self.recipients, self.journal, self.key = composed, recipients, journal, key
+        self.sender, self.progress, self.sleep, self.clock = sender, progress, sleep, clock
+        self.smtp = composed.settings.smtp
+        self.connection = connection
+        journal.add(recipients)
+        states = journal.states(r.key for r in recipients)
+        self.result = Outcome(total=len(recipients))
+        self.result.sent_before = sum(1 for r in recipients if states.get(r.key) == SENT)
+        self.queue = deque(r for r in recipients if states.get(r.key) == PENDING)
+        self.waiting: list[tuple[float, int, Recipient]] = []  # (ready at, order, recipient)
+        self.failed = sum(1 for r in recipients if states.get(r.key) == FAILED)
+        self.left = len(self.queue)
+        self.pacer = _Pacer(float(self.smtp.rate), sleep, clock)
+        self.streak = _Streak()
+        self.held_domains: dict[str, str] = {}  # domain refusing the message -> why they wait
+        self.last_hold: tuple[list[Recipient], str] | None = None
+        self.connect_failures = 0
+        self.connected = False  # once in this run: a failure before is the settings'
+
+    def report(self) -> None:
+        if self.progress:
+            self.progress(self.result.sent, self.failed, self.left)
+
+    def backoff(self, attempts: int) -> float:
+        return min(float(self.smtp.max_retry_delay),
+                   float(self.smtp.retry_delay) * 2 ** max(0, attempts - 1))
+
+    def later(self, recipient: Recipient, error: str, counted: bool) -> None:
+        self.journal.retry(recipient.key, error, counted=counted)
+        attempts = self.journal.attempts(recipient.key)
+        if attempts >= self.smtp.max_attempts:
+            self.left -= 1  # stays pending in the journal: the next run tries again
             return
-        heapq.heappush(waiting, (clock() + backoff(attempts), recipient.line, recipient))
+        heapq.heappush(self.waiting, (self.clock() + self.backoff(attempts), recipient.line,
+                                      recipient))
 
-    report()
-    try:
-        while queue or waiting:
-            while waiting and (not queue or waiting[0][0] <= clock()):
-                ready_at, _, recipient = heapq.heappop(waiting)
-                if ready_at > clock():
-                    sleep(ready_at - clock())
-                queue.append(recipient)
-            recipient = queue.popleft()
-            if _domain(recipient) in held_domains:  # its domain refuses the message: kept
-                journal.retry(recipient.key, held_domains[_domain(recipient)], counted=False)
-                left -= 1
-                report()
-                continue
-            if connection.client is not None and connection.messages >= smtp.per_connection:
-                connection.close()
-            if connection.client is None:
-                try:
-                    connection.open()
-                    connect_failures = 0
-                    connected = True
-                except (_Dropped, _Temporary) as exc:
-                    connect_failures += 1
-                    queue.appendleft(recipient)
-                    reason = exc.reason if isinstance(exc, _Dropped) else \
-                        f"le relais SMTP refuse la session ({exc.reply})"
-                    lasting = isinstance(exc, _Dropped) and exc.lasting
-                    if not connected and (lasting or connect_failures >= smtp.max_attempts):
-                        # Nothing sent yet, nobody touched: a setting to fix, not a mailing
-                        # to resume.
-                        raise SendError(f"{reason} : {SETTINGS_HINT}") from None
-                    if connect_failures >= smtp.max_attempts:
-                        outcome.stopped = (f"{reason}, {connect_failures} fois de suite ; "
-                                           "attendez que le relais réponde")
-                        break
-                    sleep(backoff(connect_failures))
+    def run(self) -> None:
+        self.report()
+        try:
+            while self.queue or self.waiting:
+                recipient = self._next()
+                if _domain(recipient) in self.held_domains:  # its domain refuses: kept
+                    self.journal.retry(recipient.key, self.held_domains[_domain(recipient)],
+                                       counted=False)
+                    self.left -= 1
+                    self.report()
                     continue
-            data, msgid = personalise(composed, recipient, key, sender.domain)
-            body = wire_body(data)
-            marked = False
-
-            def mark(recipient: Recipient = recipient, msgid: str = msgid) -> None:
-                nonlocal marked
-                journal.sending(recipient.key, msgid)
-                marked = True
-
-            pacer.wait()
-            # Ctrl-C waits until this message's outcome is in the journal: stopping between
-            # the `sending` mark and the server's reply would leave it uncertain.
-            with _interrupts_deferred():
-                try:
-                    connection.send(sender.addr_spec, recipient.email, body, mark)
-                except _Permanent as exc:
-                    journal.failed(recipient.key, exc.reply)
-                    failed += 1
-                    left -= 1
-                    streak.add(recipient, concerns(exc.reply, exc.stage))
-                    back = streak.stopping()
-                    hold = None if back else streak.held()
-                    if hold is not None:
-                        domain, back = hold
-                        held_domains[domain] = f"refus du domaine {domain}, gardé pour le " \
-                            f"prochain envoi ({exc.reply})"
-                        for r in back:
-                            journal.retry(r.key, held_domains[domain], counted=False)
-                        failed -= len(back)
-                        last_hold = (back, exc.reply)
-                    elif back:
-                        for r in back:
-                            journal.retry(r.key, f"refus en série, envoi arrêté ({exc.reply})",
-                                          counted=False)
-                        failed -= len(back)
-                        left += len(back)
-                        outcome.stopped = streak.reason(back, exc.reply)
+                if not self._connected(recipient):
+                    if self.result.stopped:
                         break
-                except _Temporary as exc:
-                    later(recipient, exc.reply, counted=not marked)
-                    if exc.reconnect:
-                        connection.abandon()
-                except _Dropped as exc:
-                    connection.abandon()
-                    if exc.after_dot:
-                        # The server may have taken it: never again (see flash.mail.journal).
-                        left -= 1
-                    else:
-                        later(recipient, f"connexion perdue ({exc.reason})", counted=not marked)
+                    continue
+                if not self._send(recipient):
+                    break
+                self.report()
+        finally:
+            self.connection.close()
+
+    def _next(self) -> Recipient:
+        """The next recipient: a waiting one whose time has come first."""
+        while self.waiting and (not self.queue or self.waiting[0][0] <= self.clock()):
+            ready_at, _, recipient = heapq.heappop(self.waiting)
+            if ready_at > self.clock():
+                self.sleep(ready_at - self.clock())
+            self.queue.append(recipient)
+        return self.queue.popleft()
+
+    def _connected(self, recipient: Recipient) -> bool:
+        """Whether a session is open to send to `recipient`; if not, it is queued again (or
+        the run stops, in outcome.stopped)."""
+        connection = self.connection
+        if connection.client is not None and connection.messages >= self.smtp.per_connection:
+            connection.close()
+        if connection.client is not None:
+            return True
+        try:
+            connection.open()
+        except (_Dropped, _Temporary) as exc:
+            self.connect_failures += 1
+            self.queue.appendleft(recipient)
+            reason = exc.reason if isinstance(exc, _Dropped) else \
+                f"le relais SMTP refuse la session ({exc.reply})"
+            lasting = isinstance(exc, _Dropped) and exc.lasting
+            if not self.connected and (lasting or self.connect_failures >= self.smtp.max_attempts):
+                # Nothing sent yet, nobody touched: a setting to fix, not a mailing to resume.
+                raise SendError(f"{reason} : {SETTINGS_HINT}") from None
+            if self.connect_failures >= self.smtp.max_attempts:
+                self.result.stopped = (f"{reason}, {self.connect_failures} fois de suite ; "
+                                       "attendez que le relais réponde")
+                return False
+            self.sleep(self.backoff(self.connect_failures))
+            return False
+        self.connect_failures = 0
+        self.connected = True
+        return True
+
+    def _send(self, recipient: Recipient) -> bool:
+        """Sends one message and records its outcome; False when the run must stop."""
+        data, msgid = personalise(self.composed, recipient, self.key, self.sender.domain)
+        body = wire_body(data)
+        marked = False
+
+        def mark() -> None:
+            nonlocal marked
+            self.journal.sending(recipient.key, msgid)
+            marked = True
+
+        self.pacer.wait()
+        # Ctrl-C waits until this message's outcome is in the journal: stopping between the
+        # `sending` mark and the server's reply would leave it uncertain.
+        with _interrupts_deferred():
+            try:
+                self.connection.send(self.sender.addr_spec, recipient.email, body, mark)
+            except _Permanent as exc:
+                return self._refused(recipient, exc)
+            except _Temporary as exc:
+                self.later(recipient, exc.reply, counted=not marked)
+                if exc.reconnect:
+                    self.connection.abandon()
+            except _Dropped as exc:
+                self.connection.abandon()
+                if exc.after_dot:
+                    # The server may have taken it: never again (see flash.mail.journal).
+                    self.left -= 1
                 else:
-                    journal.sent(recipient.key)
-                    outcome.sent_now += 1
-                    left -= 1
-                    streak.clear()
-            report()
-    finally:
-        connection.close()
-    outcome.held = sorted(held_domains)
-    if last_hold is not None and not outcome.sent and not outcome.stopped:
-        # One domain, and nobody of the list was ever mailed: as likely the relay as the domain.
-        outcome.stopped = streak.reason(*last_hold)
-    order = {r.key: r.line for r in recipients}
-    listed = set(order)
+                    self.later(recipient, f"connexion perdue ({exc.reason})", counted=not marked)
+            else:
+                self.journal.sent(recipient.key)
+                self.result.sent_now += 1
+                self.left -= 1
+                self.streak.clear()
+        return True
 
-    def rows(state: str) -> list[tuple[str, int | None, str | None]]:
-        return [row for row in journal.rows(state) if row[0].strip().lower() in listed]
+    def _refused(self, recipient: Recipient, exc: _Permanent) -> bool:
+        """A permanent refusal: recorded; a streak of them holds a domain, or stops the run
+        (False), its recipients kept for the next one."""
+        journal = self.journal
+        journal.failed(recipient.key, exc.reply)
+        self.failed += 1
+        self.left -= 1
+        self.streak.add(recipient, concerns(exc.reply, exc.stage))
+        back = self.streak.stopping()
+        hold = None if back else self.streak.held()
+        if hold is not None:
+            domain, back = hold
+            self.held_domains[domain] = f"refus du domaine {domain}, gardé pour le " \
+                f"prochain envoi ({exc.reply})"
+            for r in back:
+                journal.retry(r.key, self.held_domains[domain], counted=False)
+            self.failed -= len(back)
+            self.last_hold = (back, exc.reply)
+        elif back:
+            for r in back:
+                journal.retry(r.key, f"refus en série, envoi arrêté ({exc.reply})",
+                              counted=False)
+            self.failed -= len(back)
+            self.left += len(back)
+            self.result.stopped = self.streak.reason(back, exc.reply)
+            return False
+        return True
 
-    outcome.failed = rows(FAILED)
-    outcome.uncertain = rows(SENDING)
-    waiting_rows = rows(PENDING)
-    # Pending with a reason: refused for a while, or held by a stop; without: not tried yet.
-    outcome.deferred = [row for row in waiting_rows if row[2]]
-    outcome.untried = len(waiting_rows) - len(outcome.deferred)
-    report()
-    return outcome
+    def outcome(self) -> Outcome:
+        """What happened, read back from the journal for the recipients of this list."""
+        outcome = self.result
+        outcome.held = sorted(self.held_domains)
+        if self.last_hold is not None and not outcome.sent and not outcome.stopped:
+            # One domain, and nobody of the list was ever mailed: as likely the relay.
+            outcome.stopped = self.streak.reason(*self.last_hold)
+        listed = {r.key for r in self.recipients}
+
+        def rows(state: str) -> list[tuple[str, int | None, str | None]]:
+            return [row for row in self.journal.rows(state) if row[0].strip().lower() in listed]
+
+        outcome.failed = rows(FAILED)
+        outcome.uncertain = rows(SENDING)
+        waiting_rows = rows(PENDING)
+        # Pending with a reason: refused for a while, or held by a stop; without: not tried.
+        outcome.deferred = [row for row in waiting_rows if row[2]]
+        outcome.untried = len(waiting_rows) - len(outcome.deferred)
+        self.report()
+        return outcome
