@@ -62,8 +62,12 @@ class Store:
     def staging(self, output: Path, use_cache: bool) -> tuple[Staging, bool]:
         """Where the build writes: a patch of the output folder, made beside it and moved in
         once complete; and whether the build is cold (nothing built there to compare with)."""
-        previous, groups = (self.manifests.load(output) if use_cache else None) or ({}, {})
+        previous, groups = self._previous(output, use_cache)
         return Staging(output, previous, groups, complete=False), not previous
+
+    def _previous(self, output: Path, use_cache: bool) -> tuple[dict, dict]:
+        """What the last build recorded of `output`: each file's key, each group's."""
+        return (self.manifests.load(output) if use_cache else None) or ({}, {})
 
     def record(self, output: Path, build_id: str, staging: Staging,
                summary: tuple[str, Any] | None) -> None:
@@ -120,7 +124,7 @@ class MemoryStore(Store):
     def staging(self, output: Path, use_cache: bool) -> tuple[Staging, bool]:
         """The changes are kept in memory, then written over the files of the folder: nothing
         else writes there, and what this process wrote is surely in place (trusted)."""
-        previous, groups = (self.manifests.load(output) if use_cache else None) or ({}, {})
+        previous, groups = self._previous(output, use_cache)
         trusted = output.resolve() in self.manifests.written
         return (Staging(output, previous, groups, complete=False, trusted=trusted,
                         in_place=True), not previous)
